@@ -1,0 +1,50 @@
+package mail
+
+import (
+	"context"
+	"time"
+)
+
+// Fetched is one message read from the watched mailbox.
+type Fetched struct {
+	Mailbox      string
+	UIDValidity  uint32
+	UID          uint32
+	Size         int64
+	InternalDate time.Time
+	// Raw is the whole message. When Oversize is set it holds only the
+	// header section: the body was never downloaded.
+	Raw      []byte
+	Oversize bool
+}
+
+// Filing says where a handled message goes and how it is tagged.
+type Filing struct {
+	Folder  string // e.g. "Modbot/Submissions"
+	Keyword string // e.g. "$Submission"; "" for none
+}
+
+// Handler records the outcome of one inbound message. It returns the
+// Filing only after the outcome is committed; the watcher files the
+// message afterwards. An error means the outcome was not recorded (a
+// storage failure): the watcher stops the batch and retries later.
+// Handle must be idempotent: after a crash the same message is offered
+// again and must get the filing recorded the first time.
+type Handler interface {
+	Handle(ctx context.Context, msg *Fetched) (Filing, error)
+}
+
+// HandlerFunc adapts a function to Handler.
+type HandlerFunc func(ctx context.Context, msg *Fetched) (Filing, error)
+
+// Handle calls f.
+func (f HandlerFunc) Handle(ctx context.Context, msg *Fetched) (Filing, error) { return f(ctx, msg) }
+
+// Standard folders and keywords.
+const (
+	FolderSubmissions = "Modbot/Submissions"
+	FolderReplies     = "Modbot/Replies"
+	FolderFeedback    = "Modbot/Feedback"
+	FolderIgnored     = "Modbot/Ignored"
+	FolderQuarantine  = "Modbot/Quarantine"
+)

@@ -1,0 +1,106 @@
+package mail
+
+import (
+	"net/textproto"
+	"time"
+)
+
+// Address is one mailbox: a display name and an addr-spec.
+type Address struct {
+	Name string
+	Addr string // lower-cased domain, local part as written
+}
+
+// Attachment describes a non-body MIME part; its content is not kept.
+type Attachment struct {
+	Filename    string
+	ContentType string
+	Size        int64
+}
+
+// Message is an inbound message reduced to what modbot reads from it.
+type Message struct {
+	MessageID   string // without angle brackets; may be empty
+	From        *Address
+	Sender      *Address
+	ReplyTo     []Address
+	To          []Address
+	Cc          []Address
+	DeliveredTo []string // Delivered-To and X-Original-To values, lower-cased
+	Subject     string   // decoded
+	Date        time.Time
+	InReplyTo   []string // message IDs without angle brackets
+	References  []string
+
+	// Header keeps every header field, decoded where it is a known
+	// structured or RFC 2047 field. Keys are canonical (textproto) form.
+	Header map[string][]string
+
+	// Text is the body a person wrote: the first text/plain part, or the
+	// HTML part converted to text when there is no plain part.
+	Text     string
+	HTML     string // the first text/html part, raw; empty when none
+	HTMLOnly bool   // Text was converted from HTML
+
+	// ContentType is the top-level media type, e.g. "multipart/report".
+	ContentType string
+	// ReportType is the report-type parameter of a multipart/report.
+	ReportType  string
+	Attachments []Attachment
+
+	// Warnings are problems that did not stop parsing (an unknown charset
+	// decoded as raw bytes, a missing closing boundary).
+	Warnings []string
+}
+
+// Get returns the first value of the header field key, or "".
+func (m *Message) Get(key string) string {
+	if m == nil || m.Header == nil {
+		return ""
+	}
+	v := m.Header[canonicalKey(key)]
+	if len(v) == 0 {
+		return ""
+	}
+	return v[0]
+}
+
+// Kind is what an inbound message is to modbot.
+type Kind string
+
+// The kinds of inbound message.
+const (
+	KindSubmission Kind = "submission" // a comment for a post
+	KindReply      Kind = "reply"      // answers a digest: addressed to moderator+d-<token>@
+	KindFeedback   Kind = "feedback"   // anything else a person wrote to the moderators
+	KindAuto       Kind = "auto"       // auto-reply, bounce, list mail: never answered
+	KindMalformed  Kind = "malformed"  // could not be parsed
+)
+
+// PostVia says how a submission named its post.
+type PostVia string
+
+// Ways a submission names its post.
+const (
+	ViaPlus    PostVia = "plus"    // moderator+<slug>@domain
+	ViaHeader  PostVia = "header"  // X-Comment-Post
+	ViaSubject PostVia = "subject" // "[slug] ..." subject
+	ViaNone    PostVia = ""
+)
+
+// Classification is the result of Classify.
+type Classification struct {
+	Kind   Kind
+	Reason string // why, in a few words, e.g. "Auto-Submitted: auto-replied"
+
+	// For submissions.
+	PostSlug   string
+	PostVia    PostVia
+	AuthorName string // X-Comment-Name, else the From display name
+	ParentID   string // X-Comment-Parent, as written
+
+	// For replies: the token of the digest's Reply-To address.
+	DigestToken string
+}
+
+func canonicalKey(k string) string { return textproto.CanonicalMIMEHeaderKey(k) }
