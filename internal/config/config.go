@@ -1,0 +1,388 @@
+// Package config reads and validates modbot's TOML configuration file.
+//
+// Every key has a default except the ones a site must name; unknown keys are
+// an error, so a typo never silently leaves a setting at its default.
+// Secrets come from the file, from a *_file key naming a file that holds
+// them, or from MODBOT_* environment variables, in rising precedence.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pelletier/go-toml/v2"
+)
+
+// Config is the whole configuration.
+type Config struct {
+	Site       Site       `toml:"site"`
+	IMAP       IMAP       `toml:"imap"`
+	SMTP       SMTP       `toml:"smtp"`
+	Moderation Moderation `toml:"moderation"`
+	Store      Store      `toml:"store"`
+	Web        Web        `toml:"web"`
+	Templates  Templates  `toml:"templates"`
+	Log        Log        `toml:"log"`
+	Posts      []Post     `toml:"posts"`
+
+	// Dir is the directory of the configuration file; relative paths in
+	// the file are taken from there.
+	Dir string `toml:"-"`
+}
+
+// Site describes the website whose comments are moderated.
+type Site struct {
+	Name    string `toml:"name"`
+	BaseURL string `toml:"base_url"`
+	Address string `toml:"address"` // the moderator inbox's address
+}
+
+// IMAP is the moderator inbox.
+type IMAP struct {
+	Addr           string   `toml:"addr"`
+	Security       string   `toml:"security"`
+	Username       string   `toml:"username"`
+	Password       string   `toml:"password"`
+	PasswordFile   string   `toml:"password_file"`
+	Mailbox        string   `toml:"mailbox"`
+	IDLE           *bool    `toml:"idle"`
+	PollInterval   Duration `toml:"poll_interval"`
+	MaxMessageSize ByteSize `toml:"max_message_size"`
+	// InsecureSkipVerify turns off TLS certificate checks. Only for
+	// loopback tests with self-signed certificates.
+	InsecureSkipVerify bool `toml:"insecure_skip_verify"`
+}
+
+// SMTP is the server modbot sends through.
+type SMTP struct {
+	Addr               string `toml:"addr"`
+	Security           string `toml:"security"`
+	Username           string `toml:"username"`
+	Password           string `toml:"password"`
+	PasswordFile       string `toml:"password_file"`
+	HelloName          string `toml:"hello_name"`
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+}
+
+// Moderation holds who moderates and how often they hear from modbot.
+type Moderation struct {
+	Moderators     []string `toml:"moderators"`
+	Admins         []string `toml:"admins"`
+	DigestInterval Duration `toml:"digest_interval"`
+	// DigestSettle is how long the inbox must be quiet before an
+	// immediate digest (digest_interval = 0) goes out, so a burst of
+	// arrivals makes one digest rather than many.
+	DigestSettle Duration `toml:"digest_settle"`
+	// ReminderInterval is how long an item already sent in a digest waits
+	// before it is listed again.
+	ReminderInterval Duration `toml:"reminder_interval"`
+	// TokenTTL is how long a digest's reply token stays valid.
+	TokenTTL Duration `toml:"token_ttl"`
+}
+
+// Store is where modbot keeps its state.
+type Store struct {
+	Driver string `toml:"driver"`
+	DSN    string `toml:"dsn"`
+}
+
+// Web is the HTTP listener for the page, API, health and metrics.
+type Web struct {
+	Listen string `toml:"listen"`
+}
+
+// Templates lets a site override the embedded templates.
+type Templates struct {
+	Dir string `toml:"dir"`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `toml:"level"`  // debug | info | warn | error
+	Format string `toml:"format"` // text | json
+}
+
+// Post is an article that takes comments.
+type Post struct {
+	Slug     string `toml:"slug"`
+	Title    string `toml:"title"`
+	URL      string `toml:"url"`
+	TextFile string `toml:"text_file"`
+
+	// Text is the article's text, read from TextFile.
+	Text string `toml:"-"`
+}
+
+// Load reads, completes and validates the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read config: %w", err)
+	}
+	c, err := Parse(data, filepath.Dir(path))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+// Parse decodes TOML data. dir is the directory relative paths are taken
+// from. Environment variables are applied and the result validated.
+func Parse(data []byte, dir string) (*Config, error) {
+	c := &Config{Dir: dir}
+	dec := toml.NewDecoder(bytes.NewReader(data)).DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return nil, describeDecodeError(err)
+	}
+	if err := c.complete(os.Getenv); err != nil {
+		return nil, err
+	}
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func describeDecodeError(err error) error {
+	var strict *toml.StrictMissingError
+	if errors.As(err, &strict) {
+		var lines []string
+		for _, e := range strict.Errors {
+			row, col := e.Position()
+			lines = append(lines, fmt.Sprintf("line %d column %d: unknown key %q", row, col, strings.Join(e.Key(), ".")))
+		}
+		return errors.New(strings.Join(lines, "; "))
+	}
+	var de *toml.DecodeError
+	if errors.As(err, &de) {
+		row, col := de.Position()
+		if k := de.Key(); len(k) > 0 {
+			return fmt.Errorf("line %d column %d: key %q: %s", row, col, strings.Join(k, "."), de.Error())
+		}
+		return fmt.Errorf("line %d column %d: %s", row, col, de.Error())
+	}
+	return err
+}
+
+// complete fills defaults, reads *_file secrets and applies MODBOT_*
+// variables.
+func (c *Config) complete(getenv func(string) string) error {
+	setDefault(&c.Site.Name, "modbot")
+	setDefault(&c.IMAP.Security, "none")
+	setDefault(&c.IMAP.Mailbox, "INBOX")
+	if c.IMAP.IDLE == nil {
+		t := true
+		c.IMAP.IDLE = &t
+	}
+	if c.IMAP.PollInterval == 0 {
+		c.IMAP.PollInterval = Duration(30 * time.Second)
+	}
+	if c.IMAP.MaxMessageSize == 0 {
+		c.IMAP.MaxMessageSize = 10 << 20
+	}
+	setDefault(&c.SMTP.Security, "none")
+	if c.Moderation.DigestSettle == 0 {
+		c.Moderation.DigestSettle = Duration(5 * time.Second)
+	}
+	if c.Moderation.ReminderInterval == 0 {
+		c.Moderation.ReminderInterval = Duration(24 * time.Hour)
+	}
+	if c.Moderation.TokenTTL == 0 {
+		c.Moderation.TokenTTL = Duration(14 * 24 * time.Hour)
+	}
+	setDefault(&c.Store.Driver, "sqlite")
+	setDefault(&c.Store.DSN, "modbot.db")
+	setDefault(&c.Log.Level, "info")
+	setDefault(&c.Log.Format, "text")
+
+	for _, s := range []struct {
+		key, env string
+		file     string
+		dst      *string
+	}{
+		{"imap.password_file", "MODBOT_IMAP_PASSWORD", c.IMAP.PasswordFile, &c.IMAP.Password},
+		{"smtp.password_file", "MODBOT_SMTP_PASSWORD", c.SMTP.PasswordFile, &c.SMTP.Password},
+	} {
+		if s.file != "" {
+			b, err := os.ReadFile(c.Path(s.file))
+			if err != nil {
+				return fmt.Errorf("%s: %w", s.key, err)
+			}
+			*s.dst = strings.TrimRight(string(b), "\r\n")
+		}
+		if v := getenv(s.env); v != "" {
+			*s.dst = v
+		}
+	}
+	if v := getenv("MODBOT_IMAP_USERNAME"); v != "" {
+		c.IMAP.Username = v
+	}
+	if v := getenv("MODBOT_SMTP_USERNAME"); v != "" {
+		c.SMTP.Username = v
+	}
+	if v := getenv("MODBOT_STORE_DSN"); v != "" {
+		c.Store.DSN = v
+	}
+	for i := range c.Posts {
+		p := &c.Posts[i]
+		if p.TextFile == "" {
+			continue
+		}
+		b, err := os.ReadFile(c.Path(p.TextFile))
+		if err != nil {
+			return fmt.Errorf("posts[%d].text_file: %w", i, err)
+		}
+		p.Text = string(b)
+	}
+	return nil
+}
+
+// Path resolves a path from the file relative to the file's directory.
+func (c *Config) Path(p string) string {
+	if p == "" || filepath.IsAbs(p) || c.Dir == "" {
+		return p
+	}
+	return filepath.Join(c.Dir, p)
+}
+
+func setDefault(s *string, v string) {
+	if *s == "" {
+		*s = v
+	}
+}
+
+// Validate reports every problem it finds, each naming its key.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(key, format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%s: %s", key, fmt.Sprintf(format, args...)))
+	}
+	if c.Site.Address == "" {
+		bad("site.address", "missing: the moderator inbox's address is required")
+	} else if a, err := mail.ParseAddress(c.Site.Address); err != nil || a.Address != c.Site.Address {
+		bad("site.address", "%q is not a plain email address", c.Site.Address)
+	} else if strings.Contains(strings.Split(c.Site.Address, "@")[0], "+") {
+		bad("site.address", "%q must not contain '+': modbot adds plus addresses itself", c.Site.Address)
+	}
+	if c.Site.BaseURL != "" && !strings.HasPrefix(c.Site.BaseURL, "http://") && !strings.HasPrefix(c.Site.BaseURL, "https://") {
+		bad("site.base_url", "%q must start with http:// or https://", c.Site.BaseURL)
+	}
+	checkAddr := func(key, v string, required bool) {
+		if v == "" {
+			if required {
+				bad(key, "missing: host:port is required")
+			}
+			return
+		}
+		if _, port, err := net.SplitHostPort(v); err != nil || port == "" {
+			bad(key, "%q is not host:port", v)
+		}
+	}
+	checkSecurity := func(key, v string) {
+		switch v {
+		case "none", "starttls", "tls":
+		default:
+			bad(key, "%q is not one of none, starttls, tls", v)
+		}
+	}
+	checkAddr("imap.addr", c.IMAP.Addr, true)
+	checkSecurity("imap.security", c.IMAP.Security)
+	if c.IMAP.Username == "" {
+		bad("imap.username", "missing")
+	}
+	if c.IMAP.Password == "" {
+		bad("imap.password", "missing: set imap.password, imap.password_file or MODBOT_IMAP_PASSWORD")
+	}
+	if c.IMAP.PollInterval < Duration(time.Second) {
+		bad("imap.poll_interval", "%s is shorter than 1s", c.IMAP.PollInterval)
+	}
+	if c.IMAP.MaxMessageSize < 1024 {
+		bad("imap.max_message_size", "%d bytes is too small", c.IMAP.MaxMessageSize)
+	}
+	checkAddr("smtp.addr", c.SMTP.Addr, true)
+	checkSecurity("smtp.security", c.SMTP.Security)
+	if c.SMTP.Username != "" && c.SMTP.Password == "" {
+		bad("smtp.password", "missing while smtp.username is set: set smtp.password, smtp.password_file or MODBOT_SMTP_PASSWORD")
+	}
+	if len(c.Moderation.Moderators) == 0 {
+		bad("moderation.moderators", "missing: at least one moderator address is required")
+	}
+	seen := map[string]bool{}
+	for i, m := range c.Moderation.Moderators {
+		if a, err := mail.ParseAddress(m); err != nil || a.Address != m {
+			bad(fmt.Sprintf("moderation.moderators[%d]", i), "%q is not a plain email address", m)
+		} else if seen[strings.ToLower(m)] {
+			bad(fmt.Sprintf("moderation.moderators[%d]", i), "%q is listed twice", m)
+		}
+		seen[strings.ToLower(m)] = true
+	}
+	for i, m := range c.Moderation.Admins {
+		if a, err := mail.ParseAddress(m); err != nil || a.Address != m {
+			bad(fmt.Sprintf("moderation.admins[%d]", i), "%q is not a plain email address", m)
+		}
+	}
+	if c.Moderation.DigestInterval < 0 {
+		bad("moderation.digest_interval", "must not be negative")
+	}
+	switch c.Store.Driver {
+	case "sqlite":
+	case "postgres":
+		bad("store.driver", "postgres is not supported by this version; use sqlite")
+	default:
+		bad("store.driver", "%q is not one of sqlite, postgres", c.Store.Driver)
+	}
+	checkAddr("web.listen", c.Web.Listen, false)
+	switch c.Log.Level {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("log.level", "%q is not one of debug, info, warn, error", c.Log.Level)
+	}
+	switch c.Log.Format {
+	case "text", "json":
+	default:
+		bad("log.format", "%q is not one of text, json", c.Log.Format)
+	}
+	slugs := map[string]bool{}
+	for i, p := range c.Posts {
+		key := fmt.Sprintf("posts[%d]", i)
+		if !validSlug(p.Slug) {
+			bad(key+".slug", "%q must be 1-64 characters of a-z, 0-9 and '-', not starting with '-' or \"d-\"", p.Slug)
+		} else if slugs[p.Slug] {
+			bad(key+".slug", "%q is used twice", p.Slug)
+		}
+		slugs[p.Slug] = true
+		if p.Title == "" {
+			bad(key+".title", "missing")
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func validSlug(s string) bool {
+	if s == "" || len(s) > 64 || s[0] == '-' || strings.HasPrefix(s, "d-") {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// Post returns the post with the slug, or nil.
+func (c *Config) Post(slug string) *Post {
+	for i := range c.Posts {
+		if c.Posts[i].Slug == slug {
+			return &c.Posts[i]
+		}
+	}
+	return nil
+}
