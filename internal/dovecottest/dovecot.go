@@ -1,0 +1,463 @@
+package dovecottest
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"modbot/internal/devmail"
+)
+
+// RequireEnv names the variable that turns a missing Dovecot from a skip
+// into a failure.
+const RequireEnv = "MODBOT_REQUIRE_DOVECOT"
+
+// DefaultUser is the user Start creates when given none.
+const DefaultUser = "moderator@forum.example"
+
+// Password is every user's password: the same as the demo's, so that tests
+// can run one scenario against devmail and Dovecot alike. The server only
+// listens on loopback and lives for one test.
+const Password = "secret"
+
+// How long Dovecot may take to start or stop. Generous: CI machines are
+// shared and slow; a healthy Dovecot needs a fraction of a second.
+const (
+	startTimeout = 30 * time.Second
+	stopTimeout  = 30 * time.Second
+)
+
+// Server is a Dovecot master started by Start, and its SMTP relay.
+type Server struct {
+	// IMAPAddr is Dovecot's IMAP listener (no TLS, plaintext LOGIN).
+	IMAPAddr string
+	// LMTPAddr is Dovecot's LMTP listener.
+	LMTPAddr string
+	// SMTPAddr is an in-process SMTP server that relays every message to
+	// LMTPAddr: what is sent to it lands in Dovecot's mailboxes.
+	SMTPAddr string
+	// Password is every user's password (the constant Password).
+	Password string
+	// Dir holds the configuration, logs, state and mail.
+	Dir string
+	// Users are the users' addresses, lower-cased.
+	Users []string
+
+	binary   string
+	confPath string
+	baseDir  string
+	logPath  string
+	outPath  string // the master's stdout and stderr
+	ports    [2]int // IMAP, LMTP
+
+	owner owner
+	relay *relay
+
+	mu     sync.Mutex
+	cmd    *exec.Cmd
+	exited chan struct{} // closed when cmd has exited
+}
+
+// Start starts Dovecot with the given users (DefaultUser if none), all
+// with Password, and stops it and removes its files when the test ends.
+func Start(t testing.TB, users ...string) *Server {
+	t.Helper()
+	bin := findDovecot(t, exec.LookPath, os.Getenv(RequireEnv) == "1")
+	if len(users) == 0 {
+		users = []string{DefaultUser}
+	}
+	users = slices.Clone(users)
+	for i, u := range users {
+		users[i] = strings.ToLower(u)
+	}
+	own, err := mailOwner()
+	if err != nil {
+		t.Fatalf("dovecottest: %v", err)
+	}
+
+	dir, err := makeDir()
+	if err != nil {
+		t.Fatalf("dovecottest: %v", err)
+	}
+	s := &Server{
+		Password: Password,
+		Dir:      dir,
+		Users:    users,
+		owner:    own,
+		binary:   bin,
+		confPath: filepath.Join(dir, "dovecot.conf"),
+		baseDir:  filepath.Join(dir, "run"),
+		logPath:  filepath.Join(dir, "dovecot.log"),
+		outPath:  filepath.Join(dir, "dovecot.out"),
+	}
+	t.Cleanup(func() {
+		s.Stop()
+		if s.relay != nil {
+			s.relay.close()
+		}
+		if t.Failed() {
+			s.dumpLog(t)
+		}
+		os.RemoveAll(dir)
+	})
+	if err := s.prepare(); err != nil {
+		t.Fatalf("dovecottest: %v", err)
+	}
+
+	// Another process may take a port between our picking and Dovecot's
+	// binding it: pick again.
+	for attempt := 1; ; attempt++ {
+		if err := s.pickPorts(); err != nil {
+			t.Fatalf("dovecottest: %v", err)
+		}
+		err := s.start()
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, errAddrInUse) || attempt == 5 {
+			t.Fatalf("dovecottest: %v", err)
+		}
+	}
+
+	s.relay, err = startRelay(s)
+	if err != nil {
+		t.Fatalf("dovecottest: %v", err)
+	}
+	s.SMTPAddr = s.relay.addr
+	return s
+}
+
+// sbinPaths are where Debian and source builds put dovecot, which is not
+// on a normal user's PATH.
+var sbinPaths = []string{"/usr/sbin/dovecot", "/usr/local/sbin/dovecot"}
+
+// findDovecot returns the dovecot binary, or skips the test (fails it if
+// required) when there is none.
+func findDovecot(t testing.TB, lookPath func(string) (string, error), required bool) string {
+	t.Helper()
+	if bin, err := lookPath("dovecot"); err == nil {
+		return bin
+	}
+	for _, p := range sbinPaths {
+		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
+			return p
+		}
+	}
+	msg := "dovecot not installed: apt-get install dovecot-imapd dovecot-lmtpd"
+	if required {
+		t.Fatalf("%s (%s=1)", msg, RequireEnv)
+	} else {
+		t.Skip(msg)
+	}
+	return ""
+}
+
+// makeDir makes the server's directory. It is not t.TempDir: that path
+// grows with the test's name and Unix socket paths must stay under about
+// 100 bytes, and its parents are private to the current user, while
+// Dovecot's unprivileged processes must reach the mail and users file.
+func makeDir() (string, error) {
+	parent := os.TempDir()
+	if len(parent) > 40 {
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, "dovecottest-")
+	if err != nil {
+		return "", fmt.Errorf("make dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", fmt.Errorf("make dir: %w", err)
+	}
+	return dir, nil
+}
+
+// prepare writes the users file and makes the mail and state directories.
+func (s *Server) prepare() error {
+	uid, gid := s.owner.uid, s.owner.gid
+	mailRoot := filepath.Join(s.Dir, "mail")
+	for _, d := range []string{mailRoot, filepath.Join(s.Dir, "state")} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return fmt.Errorf("prepare: %w", err)
+		}
+	}
+	if err := os.Chown(mailRoot, uid, gid); err != nil {
+		return fmt.Errorf("prepare: chown mail dir: %w", err)
+	}
+	users := usersFile(s.Users, s.Password, uid, gid, mailRoot)
+	if err := os.WriteFile(filepath.Join(s.Dir, "users"), users, 0o644); err != nil {
+		return fmt.Errorf("prepare: %w", err)
+	}
+	return nil
+}
+
+// pickPorts finds two free loopback ports and writes the configuration
+// that uses them.
+func (s *Server) pickPorts() error {
+	var lns []net.Listener
+	defer func() {
+		for _, ln := range lns {
+			ln.Close()
+		}
+	}()
+	for i := range s.ports {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return fmt.Errorf("pick port: %w", err)
+		}
+		lns = append(lns, ln)
+		s.ports[i] = ln.Addr().(*net.TCPAddr).Port
+	}
+	s.IMAPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.ports[0]))
+	s.LMTPAddr = net.JoinHostPort("127.0.0.1", strconv.Itoa(s.ports[1]))
+
+	conf, err := config{
+		Instance:  filepath.Base(s.Dir),
+		Dir:       s.Dir,
+		BaseDir:   s.baseDir,
+		LogPath:   s.logPath,
+		Users:     filepath.Join(s.Dir, "users"),
+		MailUID:   s.owner.uid,
+		MailGID:   s.owner.gid,
+		NonRoot:   s.owner.nonRoot,
+		UserName:  s.owner.userName,
+		GroupName: s.owner.groupName,
+		IMAPPort:  s.ports[0],
+		LMTPPort:  s.ports[1],
+	}.render()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(s.confPath, conf, 0o644); err != nil {
+		return fmt.Errorf("write config: %w", err)
+	}
+	return nil
+}
+
+var errAddrInUse = errors.New("address already in use")
+
+// start runs the master in the foreground as our child, so that we know
+// when it exits, and waits until both listeners greet.
+func (s *Server) start() error {
+	logStart := fileSize(s.logPath)
+	outStart := fileSize(s.outPath)
+	// A file, not a pipe: Dovecot's children could hold a pipe open after
+	// the master exits, and exec's Wait would wait for them.
+	out, err := os.OpenFile(s.outPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("open output file: %w", err)
+	}
+	defer out.Close()
+	cmd := exec.Command(s.binary, "-F", "-c", s.confPath)
+	cmd.Stdout = out
+	cmd.Stderr = out
+	cmd.SysProcAttr = procAttr()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("start %s: %w", s.binary, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		cmd.Wait()
+		close(exited)
+	}()
+	s.mu.Lock()
+	s.cmd, s.exited = cmd, exited
+	s.mu.Unlock()
+
+	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	defer cancel()
+	// Our master writes master.pid once it holds its listeners; until then
+	// a greeting on the port could come from someone else.
+	err = waitPidFile(ctx, exited, s.pidPath(), cmd.Process.Pid)
+	if err == nil {
+		err = waitGreeting(ctx, exited, s.IMAPAddr, "* OK")
+	}
+	if err == nil {
+		err = waitGreeting(ctx, exited, s.LMTPAddr, "220 ")
+	}
+	if err != nil {
+		// Not Stop: when the port is someone else's it will not get free.
+		s.kill()
+		msgs := readFrom(s.outPath, outStart) + readFrom(s.logPath, logStart)
+		if strings.Contains(msgs, "Address already in use") {
+			return fmt.Errorf("dovecot: %w:\n%s", errAddrInUse, msgs)
+		}
+		return fmt.Errorf("dovecot did not start: %w\n%s", err, msgs)
+	}
+	return nil
+}
+
+// waitPidFile waits until path holds pid.
+func waitPidFile(ctx context.Context, exited <-chan struct{}, path string, pid int) error {
+	for {
+		if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
+			return nil
+		}
+		select {
+		case <-exited:
+			return errors.New("master exited")
+		case <-ctx.Done():
+			return fmt.Errorf("no %s: %w", path, ctx.Err())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// waitGreeting dials addr until the server there greets with prefix.
+func waitGreeting(ctx context.Context, exited <-chan struct{}, addr, prefix string) error {
+	for {
+		if greeted(addr, prefix) {
+			return nil
+		}
+		select {
+		case <-exited:
+			return errors.New("master exited")
+		case <-ctx.Done():
+			return fmt.Errorf("no greeting on %s: %w", addr, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func greeted(addr, prefix string) bool {
+	conn, err := net.DialTimeout("tcp", addr, time.Second)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(5 * time.Second))
+	line, err := bufio.NewReader(conn).ReadString('\n')
+	return err == nil && strings.HasPrefix(line, prefix)
+}
+
+// Stop kills Dovecot as a crash would and returns when its ports are
+// free. Every process of the instance gets SIGKILL at once, so each
+// client connection ends now, not when a graceful shutdown (which takes
+// Dovecot's master up to several seconds) gets round to it. Mail that
+// Dovecot acknowledged is on disk and kept. Stopping a stopped server does
+// nothing.
+func (s *Server) Stop() {
+	if !s.kill() {
+		return
+	}
+	// A killed process's sockets close at once, but other processes of the
+	// group may exit a moment after the master.
+	deadline := time.Now().Add(stopTimeout)
+	for _, port := range s.ports {
+		for !portFree(port) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+}
+
+// kill kills the running instance, if any, and waits for its master to
+// exit. It reports whether there was one.
+func (s *Server) kill() bool {
+	s.mu.Lock()
+	cmd, exited := s.cmd, s.exited
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil {
+		return false
+	}
+	// The master runs in the foreground as our child (the pid that
+	// base_dir/master.pid holds) and leads its own process group.
+	if err := signalGroup(cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		cmd.Process.Kill()
+	}
+	<-exited
+	// Dovecot refuses to start while master.pid names a live process;
+	// ours is dead, and its pid may be reused.
+	if b, err := os.ReadFile(s.pidPath()); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(cmd.Process.Pid) {
+		os.Remove(s.pidPath())
+	}
+	return true
+}
+
+func (s *Server) pidPath() string { return filepath.Join(s.baseDir, "master.pid") }
+
+// Restart stops Dovecot and starts it again on the same ports with the
+// same configuration and mail, as after a server crash or upgrade.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	var err error
+	for attempt := 1; attempt <= 10; attempt++ {
+		if err = s.start(); err == nil || !errors.Is(err, errAddrInUse) {
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("dovecottest: restart: %v", err)
+	}
+}
+
+func portFree(port int) bool {
+	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
+	if err != nil {
+		return false
+	}
+	ln.Close()
+	return true
+}
+
+// Account returns an IMAP client helper for user.
+func (s *Server) Account(user string) devmail.Account {
+	return devmail.Account{Addr: s.IMAPAddr, Username: strings.ToLower(user), Password: s.Password}
+}
+
+// Append stores raw in mailbox of user by IMAP APPEND, creating the
+// mailbox if needed. Bare LF line endings become CRLF.
+func (s *Server) Append(user, mailbox string, raw []byte) error {
+	return s.Account(user).Append(context.Background(), mailbox, raw)
+}
+
+// Messages returns what mailbox of user holds, in UID order.
+func (s *Server) Messages(user, mailbox string) ([][]byte, error) {
+	return s.Account(user).Messages(context.Background(), mailbox)
+}
+
+// Wait returns the messages of mailbox once it holds at least n, or fails
+// when ctx ends. A mailbox that does not exist yet counts as empty.
+func (s *Server) Wait(ctx context.Context, user, mailbox string, n int) ([][]byte, error) {
+	return s.Account(user).Wait(ctx, mailbox, n)
+}
+
+func (s *Server) dumpLog(t testing.TB) {
+	if b, err := os.ReadFile(s.outPath); err == nil && len(b) > 0 {
+		t.Logf("dovecot output (%s):\n%s", s.outPath, b)
+	}
+	if b, err := os.ReadFile(s.logPath); err == nil {
+		t.Logf("dovecot log (%s):\n%s", s.logPath, b)
+	}
+}
+
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// readFrom returns the file's contents after offset: the log lines of the
+// current start only.
+func readFrom(path string, offset int64) string {
+	b, err := os.ReadFile(path)
+	if err != nil || int64(len(b)) < offset {
+		return ""
+	}
+	return string(b[offset:])
+}
