@@ -1,0 +1,140 @@
+package bench
+
+import (
+	"context"
+
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+
+	"modbot/internal/config"
+	"modbot/internal/daemon"
+	"modbot/internal/dovecottest"
+)
+
+// BenchmarkIdleLatency appends 100 submissions one at a time to a Dovecot
+// INBOX and measures, for each, APPEND done → outcome committed by modbot
+// (IDLE, in-process), beside APPEND done → EXISTS seen by a bare IDLE
+// client on the same mailbox in the same run: the server's own
+// notification delay, which no client can beat.
+func BenchmarkIdleLatency(b *testing.B) {
+	const n = 100
+	dc := dovecottest.Start(b, inbox, "alice@mods.example")
+	dir := b.TempDir()
+	cfg, err := config.Load(writeConfig(b, dir, dc.IMAPAddr, dc.SMTPAddr))
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.Log.Level = "error"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	d, err := daemon.New(ctx, cfg, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	recorded := make(chan time.Time, n)
+	notify := d.Ingester.Arrived
+	d.Ingester.Arrived = func(o string) {
+		recorded <- time.Now()
+		notify(o)
+	}
+	done := make(chan error, 1)
+	go func() { done <- d.Run(ctx) }()
+
+	exists := make(chan time.Time, 10*n)
+	idler, err := imapclient.DialInsecure(dc.IMAPAddr, &imapclient.Options{
+		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
+			Mailbox: func(data *imapclient.UnilateralDataMailbox) {
+				if data.NumMessages != nil {
+					select {
+					case exists <- time.Now():
+					default:
+					}
+				}
+			},
+		},
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer idler.Close()
+	if err := idler.Login(inbox, password).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	if _, err := idler.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait(); err != nil {
+		b.Fatal(err)
+	}
+	idle, err := idler.Idle()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer idle.Close()
+
+	appender := login(b, dc.IMAPAddr, inbox)
+	defer appender.Close()
+	time.Sleep(time.Second) // let modbot reach IDLE
+	r := rand.New(rand.NewPCG(3, 4))
+	var floor, modbot []time.Duration
+	b.ResetTimer()
+	for i := 0; i < n; i++ {
+		raw := submission(r, 100000+i)
+		cmd := appender.Append("INBOX", int64(len(raw)), nil)
+		cmd.Write(raw)
+		cmd.Close()
+		if _, err := cmd.Wait(); err != nil {
+			b.Fatal(err)
+		}
+		t0 := time.Now()
+		var te, tr time.Time
+		timeout := time.After(10 * time.Second)
+		for te.IsZero() || tr.IsZero() {
+			select {
+			case t := <-exists:
+				if te.IsZero() {
+					te = t
+				}
+			case t := <-recorded:
+				tr = t
+			case <-timeout:
+				b.Fatalf("message %d: no EXISTS or no outcome within 10s", i)
+			}
+		}
+		// EXISTS for modbot's MOVE out of INBOX arrives too; drain it.
+		time.Sleep(50 * time.Millisecond)
+		for len(exists) > 0 {
+			<-exists
+		}
+		floor = append(floor, te.Sub(t0))
+		modbot = append(modbot, tr.Sub(t0))
+	}
+	b.StopTimer()
+	cancel()
+	<-done
+	fm, fp := pct(floor, 50), pct(floor, 95)
+	mm, mp := pct(modbot, 50), pct(modbot, 95)
+	b.ReportMetric(ms(fm), "floor_p50_ms")
+	b.ReportMetric(ms(fp), "floor_p95_ms")
+	b.ReportMetric(ms(mm), "modbot_p50_ms")
+	b.ReportMetric(ms(mp), "modbot_p95_ms")
+	b.Logf("APPEND → EXISTS (bare IDLE client): median %v, p95 %v; APPEND → outcome recorded (modbot): median %v, p95 %v; p95 above floor: %v",
+		fm, fp, mm, mp, mp-fp)
+	_ = os.Remove(filepath.Join(dir, "modbot.db"))
+}
+
+func pct(d []time.Duration, p int) time.Duration {
+	s := slices.Clone(d)
+	slices.Sort(s)
+	i := (len(s)*p + 99) / 100
+	if i > 0 {
+		i--
+	}
+	return s[i]
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

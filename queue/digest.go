@@ -1,0 +1,326 @@
+package queue
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"modbot/mail"
+	"modbot/templates"
+)
+
+// Site is what outgoing mail says about the site.
+type Site struct {
+	Name    string
+	BaseURL string
+	Address string // the moderator inbox: moderator@forum.example
+}
+
+// plus returns the inbox's plus address with detail: moderator+detail@domain.
+func (s Site) plus(detail string) string {
+	local, domain, _ := strings.Cut(s.Address, "@")
+	return local + "+" + detail + "@" + domain
+}
+
+func (s Site) domain() string {
+	_, d, _ := strings.Cut(s.Address, "@")
+	return d
+}
+
+// Digester sends each moderator a digest of what waits for them: pending
+// submissions not yet shown to them (or shown longer ago than Reminder)
+// and feedback they have not seen.
+type Digester struct {
+	Store      *Store
+	Templates  *templates.Set
+	Site       Site
+	Moderators []string
+	// Interval between digests; 0 sends one Settle after the last arrival.
+	Interval, Settle time.Duration
+	// Reminder is how long an item already sent waits before it is listed
+	// again.
+	Reminder time.Duration
+	// Queued is called after digests were written to the outbox.
+	Queued func()
+	Logger *slog.Logger
+
+	kick chan struct{}
+}
+
+// Notify tells the digester that something arrived; it never blocks.
+func (d *Digester) Notify() {
+	select {
+	case d.kicks() <- struct{}{}:
+	default:
+	}
+}
+
+func (d *Digester) kicks() chan struct{} {
+	if d.kick == nil {
+		d.kick = make(chan struct{}, 1)
+	}
+	return d.kick
+}
+
+// Run sends digests on the configured schedule until ctx ends. With
+// Interval 0, every arrival restarts a Settle timer, so a burst ends in
+// one digest; reminders are checked every few minutes either way.
+func (d *Digester) Run(ctx context.Context) error {
+	kick := d.kicks()
+	recheck := 5 * time.Minute
+	if d.Interval > 0 {
+		recheck = min(d.Interval, recheck)
+	}
+	var settle <-chan time.Time
+	lastRun := time.Time{}
+	run := func() {
+		if _, err := d.SendDue(ctx); err != nil && ctx.Err() == nil {
+			d.logger().Error("digest", "err", err)
+		}
+		lastRun = time.Now()
+	}
+	run()
+	tick := time.NewTicker(recheck)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-kick:
+			if d.Interval == 0 {
+				settle = time.After(d.Settle)
+			}
+		case <-settle:
+			settle = nil
+			run()
+		case <-tick.C:
+			if d.Interval == 0 || time.Since(lastRun) >= d.Interval {
+				run()
+			}
+		}
+	}
+}
+
+func (d *Digester) logger() *slog.Logger {
+	if d.Logger != nil {
+		return d.Logger
+	}
+	return slog.Default()
+}
+
+// SendDue writes a digest for every moderator who has something due and
+// returns how many it wrote.
+func (d *Digester) SendDue(ctx context.Context) (int, error) {
+	n := 0
+	for _, mod := range d.Moderators {
+		ok, err := d.sendOne(ctx, mod)
+		if err != nil {
+			return n, fmt.Errorf("digest for %s: %w", mod, err)
+		}
+		if ok {
+			n++
+		}
+	}
+	if n > 0 && d.Queued != nil {
+		d.Queued()
+	}
+	return n, nil
+}
+
+type dueSubmission struct {
+	ID          int64     `db:"id"`
+	PostSlug    string    `db:"post_slug"`
+	PostKnown   bool      `db:"post_known"`
+	PostTitle   *string   `db:"title"`
+	PostURL     *string   `db:"url"`
+	ParentBody  *string   `db:"parent_body"`
+	ParentName  *string   `db:"parent_name"`
+	AuthorName  string    `db:"author_name"`
+	AuthorEmail string    `db:"author_email"`
+	Body        string    `db:"body"`
+	CreatedAt   time.Time `db:"created_at"`
+	Reminder    bool      `db:"reminder"`
+}
+
+type dueFeedback struct {
+	ID        int64     `db:"id"`
+	FromName  string    `db:"from_name"`
+	FromAddr  string    `db:"from_addr"`
+	Subject   string    `db:"subject"`
+	Body      string    `db:"body"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// sendOne builds, numbers and queues one moderator's digest in a single
+// transaction: the numbering, the token and the outgoing mail exist
+// together or not at all.
+func (d *Digester) sendOne(ctx context.Context, moderator string) (bool, error) {
+	sent := false
+	err := d.Store.tx(ctx, func(tx *sqlx.Tx) error {
+		now := d.Store.now()
+		var subs []dueSubmission
+		if err := tx.SelectContext(ctx, &subs, `SELECT s.id, s.post_slug, s.post_known, p.title, p.url,
+				c.body AS parent_body, c.author_name AS parent_name,
+				s.author_name, s.author_email, s.body, s.created_at,
+				EXISTS (SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
+					WHERE di.submission_id = s.id AND d.moderator = ?) AS reminder
+			FROM submissions s
+			LEFT JOIN posts p ON p.slug = s.post_slug
+			LEFT JOIN comments c ON c.id = s.parent_id
+			WHERE s.state = 'pending' AND NOT EXISTS (
+				SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
+				WHERE di.submission_id = s.id AND d.moderator = ? AND d.created_at > ?)
+			ORDER BY s.id`, moderator, moderator, now.Add(-d.Reminder)); err != nil {
+			return fmt.Errorf("due submissions: %w", err)
+		}
+		var fbs []dueFeedback
+		if err := tx.SelectContext(ctx, &fbs, `SELECT f.id, f.from_name, f.from_addr, f.subject, f.body, f.created_at
+			FROM feedback f WHERE f.answered_at IS NULL AND NOT EXISTS (
+				SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
+				WHERE di.feedback_id = f.id AND d.moderator = ?)
+			ORDER BY f.id`, moderator); err != nil {
+			return fmt.Errorf("due feedback: %w", err)
+		}
+		if len(subs) == 0 && len(fbs) == 0 {
+			return nil
+		}
+		token, err := newToken()
+		if err != nil {
+			return err
+		}
+		msgID := mail.NewMessageID("digest", d.Site.domain())
+		res, err := tx.ExecContext(ctx, `INSERT INTO digests (token, moderator, message_id, created_at) VALUES (?, ?, ?, ?)`,
+			token, moderator, msgID, now)
+		if err != nil {
+			return fmt.Errorf("insert digest: %w", err)
+		}
+		digestID, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		view := &templates.Digest{
+			SiteName: d.Site.Name, BaseURL: d.Site.BaseURL, Moderator: moderator,
+			ReplyAddress: d.Site.plus("d-" + token), Generated: now,
+		}
+		number := 0
+		for _, s := range subs {
+			number++
+			if _, err := tx.ExecContext(ctx, `INSERT INTO digest_items (digest_id, number, submission_id) VALUES (?, ?, ?)`,
+				digestID, number, s.ID); err != nil {
+				return fmt.Errorf("number submission %d: %w", s.ID, err)
+			}
+			item, err := d.item(ctx, tx, number, s)
+			if err != nil {
+				return err
+			}
+			view.Items = append(view.Items, item)
+		}
+		for _, f := range fbs {
+			number++
+			if _, err := tx.ExecContext(ctx, `INSERT INTO digest_items (digest_id, number, feedback_id) VALUES (?, ?, ?)`,
+				digestID, number, f.ID); err != nil {
+				return fmt.Errorf("number feedback %d: %w", f.ID, err)
+			}
+			view.Feedback = append(view.Feedback, templates.FeedbackItem{
+				Number: number, FromName: f.FromName, FromAddr: f.FromAddr,
+				Subject: f.Subject, Text: f.Body, Received: f.CreatedAt,
+			})
+		}
+		r, err := d.Templates.Digest(view)
+		if err != nil {
+			return fmt.Errorf("render digest: %w", err)
+		}
+		out := &mail.Outgoing{
+			From:      mail.Address{Name: d.Site.Name + " moderation", Addr: d.Site.Address},
+			To:        []mail.Address{{Addr: moderator}},
+			ReplyTo:   []mail.Address{{Name: d.Site.Name + " moderation", Addr: view.ReplyAddress}},
+			Subject:   r.Subject,
+			MessageID: msgID,
+			Date:      now,
+			Headers:   map[string]string{"X-Modbot-Digest": fmt.Sprint(digestID)},
+			Text:      r.Text,
+			HTML:      r.HTML,
+		}
+		raw, err := out.Bytes()
+		if err != nil {
+			return fmt.Errorf("compose digest: %w", err)
+		}
+		if err := d.Store.enqueue(ctx, tx, outMessage{Kind: "digest", MessageID: msgID, From: d.Site.Address, To: moderator, Raw: raw}); err != nil {
+			return err
+		}
+		d.logger().Info("digest queued", "moderator", moderator, "items", len(subs), "feedback", len(fbs), "message_id", msgID)
+		sent = true
+		return nil
+	})
+	return sent, err
+}
+
+func (d *Digester) item(ctx context.Context, tx *sqlx.Tx, number int, s dueSubmission) (templates.DigestItem, error) {
+	item := templates.DigestItem{
+		Number: number, ID: s.ID, PostSlug: s.PostSlug, PostKnown: s.PostKnown,
+		AuthorName: s.AuthorName, AuthorEmail: s.AuthorEmail, Received: s.CreatedAt,
+		Body: s.Body, Reminder: s.Reminder,
+	}
+	if s.PostTitle != nil {
+		item.PostTitle = *s.PostTitle
+	}
+	if s.PostURL != nil {
+		item.PostURL = *s.PostURL
+	}
+	if s.ParentBody != nil {
+		item.ParentSnippet = snippet(*s.ParentBody, 200)
+		if s.ParentName != nil {
+			item.ParentSnippet = *s.ParentName + ": " + item.ParentSnippet
+		}
+	}
+	var hits []struct {
+		Rule        int    `db:"rule"`
+		Title       string `db:"title"`
+		Severity    string `db:"severity"`
+		Start       int    `db:"start_offset"`
+		End         int    `db:"end_offset"`
+		Evidence    string `db:"evidence"`
+		Explanation string `db:"explanation"`
+	}
+	if err := tx.SelectContext(ctx, &hits, `SELECT rule, title, severity, start_offset, end_offset, evidence, explanation
+		FROM precheck_hits WHERE submission_id = ? ORDER BY start_offset, rule`, s.ID); err != nil {
+		return item, fmt.Errorf("hits of %d: %w", s.ID, err)
+	}
+	for _, h := range hits {
+		item.Hits = append(item.Hits, templates.Hit{Rule: h.Rule, Title: h.Title, Severity: h.Severity,
+			Evidence: h.Evidence, Explanation: h.Explanation, Start: h.Start, End: h.End})
+	}
+	return item, nil
+}
+
+// snippet shortens s to about n bytes on a word boundary.
+func snippet(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) <= n {
+		return s
+	}
+	cut := strings.LastIndexByte(s[:n], ' ')
+	if cut < n/2 {
+		cut = n
+		for cut > 0 && (s[cut]&0xC0) == 0x80 {
+			cut--
+		}
+	}
+	return s[:cut] + " …"
+}
+
+// newToken returns an unguessable digest token: 160 random bits in
+// lower-case base32, safe in the local part of an address.
+func newToken() (string, error) {
+	b := make([]byte, 20)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
+}

@@ -1,0 +1,381 @@
+package queue
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"modbot/mail"
+	"modbot/queue/precheck"
+)
+
+// Outcomes of inbound messages, as recorded in inbound.outcome.
+const (
+	OutcomeQueued      = "queued"      // a submission waiting for moderators
+	OutcomeReply       = "reply"       // an authenticated moderator reply
+	OutcomeFeedback    = "feedback"    // kept for moderators and admins
+	OutcomeIgnored     = "ignored"     // auto-reply, bounce, list mail
+	OutcomeQuarantined = "quarantined" // unreadable, too large, or it broke modbot
+	OutcomeDuplicate   = "duplicate"   // the same message was handled before
+)
+
+// Keywords set on filed messages, one per outcome, so a mail client shows
+// the outcome as a tag.
+var outcomeFiling = map[string]mail.Filing{
+	OutcomeQueued:      {Folder: mail.FolderSubmissions, Keyword: "$Pending"},
+	OutcomeReply:       {Folder: mail.FolderReplies, Keyword: "$Reply"},
+	OutcomeFeedback:    {Folder: mail.FolderFeedback, Keyword: "$Feedback"},
+	OutcomeIgnored:     {Folder: mail.FolderIgnored, Keyword: "$Ignored"},
+	OutcomeQuarantined: {Folder: mail.FolderQuarantine, Keyword: "$Quarantined"},
+	OutcomeDuplicate:   {Folder: mail.FolderIgnored, Keyword: "$Duplicate"},
+}
+
+// Ingester records the outcome of each inbound message. It is the
+// mail.Handler the watcher calls.
+type Ingester struct {
+	Store      *Store
+	Site       mail.SiteAddress
+	Moderators []string
+	TokenTTL   time.Duration
+	Prechecks  *precheck.Engine
+	Logger     *slog.Logger
+	// Arrived is called after a message's outcome committed (to wake the
+	// digest scheduler). It must not block.
+	Arrived func(outcome string)
+}
+
+// Handle implements mail.Handler. A message that cannot be read, or that
+// makes modbot panic, is quarantined with the reason; only a storage
+// failure is returned as an error, so the watcher retries it later.
+func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Filing, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			in.logger().Error("panic while handling a message; quarantining it",
+				"uid", f.UID, "panic", r, "stack", string(debug.Stack()))
+			filing, err = in.quarantine(ctx, f, hashOf(f.Raw), "", fmt.Sprintf("internal error while handling this message: %v", r))
+		}
+	}()
+	hash := hashOf(f.Raw)
+	if prev, ok, err := in.Store.previous(ctx, f, hash); err != nil || ok {
+		return prev, err
+	}
+	if f.Oversize {
+		msgID := ""
+		if m, err := mail.Parse(bytes.NewReader(f.Raw), nil); err == nil {
+			msgID = m.MessageID
+		}
+		return in.quarantine(ctx, f, hash, msgID, fmt.Sprintf("message is %d bytes, over the limit of the configured imap.max_message_size; it was not downloaded", f.Size))
+	}
+	m, err := mail.Parse(bytes.NewReader(f.Raw), nil)
+	if err != nil {
+		return in.quarantine(ctx, f, hash, "", "unreadable message: "+err.Error())
+	}
+	if dup, ok, err := in.Store.duplicateByMessageID(ctx, m); err != nil {
+		return mail.Filing{}, err
+	} else if ok {
+		row := in.inboundRow(f, hash, m, mail.KindSubmission)
+		row.Outcome, row.Reason = OutcomeDuplicate, fmt.Sprintf("same Message-ID and sender as inbound message %d", dup)
+		return in.record(ctx, row, nil)
+	}
+	c := mail.Classify(m, in.Site)
+	row := in.inboundRow(f, hash, m, c.Kind)
+	row.Reason = c.Reason
+	switch c.Kind {
+	case mail.KindAuto:
+		row.Outcome = OutcomeIgnored
+		return in.record(ctx, row, nil)
+	case mail.KindMalformed:
+		row.Outcome = OutcomeQuarantined
+		return in.record(ctx, row, nil)
+	case mail.KindReply:
+		return in.reply(ctx, row, m, c)
+	case mail.KindFeedback:
+		return in.feedback(ctx, row, m, c.Reason)
+	default:
+		return in.submission(ctx, row, m, c)
+	}
+}
+
+func (in *Ingester) logger() *slog.Logger {
+	if in.Logger != nil {
+		return in.Logger
+	}
+	return slog.Default()
+}
+
+func hashOf(raw []byte) string {
+	h := sha256.Sum256(raw)
+	return hex.EncodeToString(h[:])
+}
+
+// inboundRow is one row of the inbound table.
+type inboundRow struct {
+	ID          int64     `db:"id"`
+	Mailbox     string    `db:"mailbox"`
+	UIDValidity uint32    `db:"uid_validity"`
+	UID         uint32    `db:"uid"`
+	MessageID   string    `db:"message_id"`
+	Hash        string    `db:"hash"`
+	Size        int64     `db:"size"`
+	FromAddr    string    `db:"from_addr"`
+	Subject     string    `db:"subject"`
+	Kind        string    `db:"kind"`
+	Outcome     string    `db:"outcome"`
+	Reason      string    `db:"reason"`
+	Folder      string    `db:"folder"`
+	Keyword     string    `db:"keyword"`
+	ReceivedAt  time.Time `db:"received_at"`
+}
+
+func (in *Ingester) inboundRow(f *mail.Fetched, hash string, m *mail.Message, kind mail.Kind) *inboundRow {
+	r := &inboundRow{
+		Mailbox: f.Mailbox, UIDValidity: f.UIDValidity, UID: f.UID,
+		Hash: hash, Size: f.Size, Kind: string(kind), ReceivedAt: in.Store.now(),
+	}
+	if m != nil {
+		r.MessageID = m.MessageID
+		r.Subject = m.Subject
+		if m.From != nil {
+			r.FromAddr = m.From.Addr
+		}
+	}
+	return r
+}
+
+// previous returns the filing recorded for this message when it was
+// handled before: the same UID in the same UIDVALIDITY, or the same bytes
+// under another UID (after a UIDVALIDITY change, or when a crash came
+// between commit and filing and the server renumbered).
+func (s *Store) previous(ctx context.Context, f *mail.Fetched, hash string) (mail.Filing, bool, error) {
+	var r inboundRow
+	err := s.db.GetContext(ctx, &r, `SELECT folder, keyword FROM inbound
+		WHERE (mailbox = ? AND uid_validity = ? AND uid = ?) OR hash = ?
+		ORDER BY id LIMIT 1`, f.Mailbox, f.UIDValidity, f.UID, hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return mail.Filing{}, false, nil
+	}
+	if err != nil {
+		return mail.Filing{}, false, fmt.Errorf("look up uid %d: %w", f.UID, err)
+	}
+	return mail.Filing{Folder: r.Folder, Keyword: r.Keyword}, true, nil
+}
+
+// duplicateByMessageID finds an earlier message with the same Message-ID
+// from the same sender: the same mail delivered twice with different
+// trace headers.
+func (s *Store) duplicateByMessageID(ctx context.Context, m *mail.Message) (int64, bool, error) {
+	if m.MessageID == "" || m.From == nil {
+		return 0, false, nil
+	}
+	var id int64
+	err := s.db.GetContext(ctx, &id, `SELECT id FROM inbound WHERE message_id = ? AND from_addr = ? ORDER BY id LIMIT 1`,
+		m.MessageID, m.From.Addr)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("look up message-id: %w", err)
+	}
+	return id, true, nil
+}
+
+func (in *Ingester) quarantine(ctx context.Context, f *mail.Fetched, hash, msgID, reason string) (mail.Filing, error) {
+	row := in.inboundRow(f, hash, nil, mail.KindMalformed)
+	row.MessageID = msgID
+	row.Outcome, row.Reason = OutcomeQuarantined, reason
+	in.logger().Warn("quarantined", "uid", f.UID, "message_id", msgID, "reason", reason)
+	return in.record(ctx, row, nil)
+}
+
+// record inserts the inbound row and, in the same transaction, whatever
+// the message causes.
+func (in *Ingester) record(ctx context.Context, row *inboundRow, then func(tx *sqlx.Tx, inboundID int64) error) (mail.Filing, error) {
+	filing := outcomeFiling[row.Outcome]
+	row.Folder, row.Keyword = filing.Folder, filing.Keyword
+	err := in.Store.tx(ctx, func(tx *sqlx.Tx) error {
+		res, err := tx.NamedExecContext(ctx, `INSERT INTO inbound
+			(mailbox, uid_validity, uid, message_id, hash, size, from_addr, subject, kind, outcome, reason, folder, keyword, received_at)
+			VALUES (:mailbox, :uid_validity, :uid, :message_id, :hash, :size, :from_addr, :subject, :kind, :outcome, :reason, :folder, :keyword, :received_at)`, row)
+		if err != nil {
+			return fmt.Errorf("record uid %d: %w", row.UID, err)
+		}
+		if row.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		if then != nil {
+			return then(tx, row.ID)
+		}
+		return nil
+	})
+	if err != nil {
+		return mail.Filing{}, err
+	}
+	in.logger().Debug("inbound recorded", "uid", row.UID, "message_id", row.MessageID, "outcome", row.Outcome, "reason", row.Reason)
+	if in.Arrived != nil {
+		in.Arrived(row.Outcome)
+	}
+	return filing, nil
+}
+
+func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
+	row.Outcome = OutcomeQueued
+	post, err := getPost(ctx, in.Store.db, c.PostSlug)
+	if err != nil {
+		return mail.Filing{}, err
+	}
+	if post == nil {
+		row.Reason = strings.TrimSpace(row.Reason + " unknown post " + strconv.Quote(c.PostSlug))
+	}
+	var parentID *int64
+	if c.ParentID != "" {
+		parentID, err = in.Store.parentComment(ctx, c.ParentID, c.PostSlug)
+		if err != nil {
+			return mail.Filing{}, err
+		}
+	}
+	input := &precheck.Input{Body: m.Text, AuthorName: c.AuthorName, AuthorEmail: m.From.Addr}
+	if post != nil {
+		input.PostTitle, input.PostText = post.Title, post.Text
+		if input.Thread, err = in.Store.thread(ctx, post.Slug); err != nil {
+			return mail.Filing{}, err
+		}
+	}
+	hits := in.Prechecks.Run(input)
+	return in.record(ctx, row, func(tx *sqlx.Tx, inboundID int64) error {
+		res, err := tx.ExecContext(ctx, `INSERT INTO submissions
+			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, message_id, subject, body, html_only, state, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+			inboundID, c.PostSlug, post != nil, string(c.PostVia), c.ParentID, parentID, c.AuthorName, m.From.Addr,
+			m.MessageID, m.Subject, m.Text, m.HTMLOnly, row.ReceivedAt)
+		if err != nil {
+			return fmt.Errorf("insert submission: %w", err)
+		}
+		id, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		for _, h := range hits {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO precheck_hits
+				(submission_id, rule, title, severity, start_offset, end_offset, evidence, explanation)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				id, h.Rule, h.Title, string(h.Severity), h.Start, h.End, h.Evidence, h.Explanation); err != nil {
+				return fmt.Errorf("insert precheck hit: %w", err)
+			}
+		}
+		return nil
+	})
+}
+
+// parentComment resolves X-Comment-Parent to a published comment of the
+// same post; anything else leaves the submission top-level (the reference
+// is kept as written).
+func (s *Store) parentComment(ctx context.Context, ref, slug string) (*int64, error) {
+	id, err := strconv.ParseInt(strings.TrimPrefix(strings.TrimSpace(ref), "#"), 10, 64)
+	if err != nil {
+		return nil, nil
+	}
+	var got int64
+	err = s.db.GetContext(ctx, &got, `SELECT id FROM comments WHERE id = ? AND post_slug = ?`, id, slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("parent comment %d: %w", id, err)
+	}
+	return &got, nil
+}
+
+// thread returns the published comments of a post, oldest first, for the
+// prechecks that look at the conversation.
+func (s *Store) thread(ctx context.Context, slug string) ([]precheck.Comment, error) {
+	rows, err := s.db.QueryxContext(ctx, `SELECT author_name, body FROM
+		(SELECT author_name, body, published_at FROM comments WHERE post_slug = ? ORDER BY published_at DESC LIMIT 200)
+		ORDER BY published_at`, slug)
+	if err != nil {
+		return nil, fmt.Errorf("thread %s: %w", slug, err)
+	}
+	defer rows.Close()
+	var out []precheck.Comment
+	for rows.Next() {
+		var c precheck.Comment
+		if err := rows.Scan(&c.AuthorName, &c.Body); err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+func (in *Ingester) feedback(ctx context.Context, row *inboundRow, m *mail.Message, reason string) (mail.Filing, error) {
+	row.Kind = string(mail.KindFeedback)
+	row.Outcome, row.Reason = OutcomeFeedback, reason
+	return in.record(ctx, row, func(tx *sqlx.Tx, inboundID int64) error {
+		var name, addr string
+		if m.From != nil {
+			name, addr = m.From.Name, m.From.Addr
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO feedback (inbound_id, from_name, from_addr, subject, body, message_id, reason, created_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, inboundID, name, addr, m.Subject, m.Text, m.MessageID, reason, row.ReceivedAt)
+		if err != nil {
+			return fmt.Errorf("insert feedback: %w", err)
+		}
+		return nil
+	})
+}
+
+// reply accepts a digest reply only under DESIGN.md's Trust rules: From is
+// a listed moderator and the token names an unexpired digest sent to that
+// moderator. Anything else that answers a digest is feedback, with the
+// reason recorded.
+func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
+	if why := in.authenticate(ctx, m, c.DigestToken); why != "" {
+		return in.feedback(ctx, row, m, "digest reply not accepted: "+why)
+	}
+	row.Outcome, row.Reason = OutcomeReply, "authenticated reply from "+m.From.Addr
+	return in.record(ctx, row, nil)
+}
+
+func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token string) string {
+	if m.From == nil {
+		return "no From address"
+	}
+	from := strings.ToLower(m.From.Addr)
+	listed := false
+	for _, mod := range in.Moderators {
+		if strings.EqualFold(mod, from) {
+			listed = true
+		}
+	}
+	if !listed {
+		return fmt.Sprintf("%s is not a moderator", from)
+	}
+	var d struct {
+		Moderator string    `db:"moderator"`
+		CreatedAt time.Time `db:"created_at"`
+	}
+	err := in.Store.db.GetContext(ctx, &d, `SELECT moderator, created_at FROM digests WHERE token = ?`, token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "unknown digest token"
+	}
+	if err != nil {
+		return "token lookup failed: " + err.Error()
+	}
+	if !strings.EqualFold(d.Moderator, from) {
+		return fmt.Sprintf("the digest was sent to another moderator, not %s", from)
+	}
+	if in.TokenTTL > 0 && in.Store.now().Sub(d.CreatedAt) > in.TokenTTL {
+		return fmt.Sprintf("the digest's token expired (sent %s)", d.CreatedAt.Format(time.RFC3339))
+	}
+	return ""
+}

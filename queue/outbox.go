@@ -1,0 +1,169 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"modbot/mail"
+)
+
+// Sender delivers one finished message. mail.Sender is the real one.
+type Sender interface {
+	Send(ctx context.Context, from string, to []string, raw []byte) error
+}
+
+// outMessage is one message to write to the outbox.
+type outMessage struct {
+	Kind      string // digest | notice | confirmation | report
+	MessageID string
+	From      string
+	To        string
+	Raw       []byte
+	NotBefore time.Time // zero: now
+}
+
+// enqueue writes msg to the outbox inside the caller's transaction, so the
+// mail exists exactly when the change that caused it does.
+func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, msg outMessage) error {
+	now := s.now()
+	nb := msg.NotBefore
+	if nb.IsZero() {
+		nb = now
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, msg.Raw, nb, nb, now)
+	if err != nil {
+		return fmt.Errorf("enqueue %s to %s: %w", msg.Kind, msg.To, err)
+	}
+	return nil
+}
+
+// Outbox delivers queued mail with retries. Temporary failures (network,
+// 4xx) are retried with exponential back-off; permanent ones (5xx) and
+// messages that kept failing past MaxAge are marked failed and kept for
+// the admins' report.
+type Outbox struct {
+	Store  *Store
+	Sender Sender
+	Logger *slog.Logger
+	// RetryBase is the first retry delay; it doubles up to RetryMax.
+	RetryBase, RetryMax time.Duration
+	// MaxAge is how long a message may keep failing temporarily.
+	MaxAge time.Duration
+
+	kick chan struct{}
+}
+
+// NewOutbox returns an Outbox with the usual retry schedule.
+func NewOutbox(s *Store, sender Sender, logger *slog.Logger) *Outbox {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Outbox{Store: s, Sender: sender, Logger: logger,
+		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAge: 5 * 24 * time.Hour,
+		kick: make(chan struct{}, 1)}
+}
+
+// Notify wakes the sender loop; it never blocks.
+func (o *Outbox) Notify() {
+	select {
+	case o.kick <- struct{}{}:
+	default:
+	}
+}
+
+// Run sends due mail until ctx ends.
+func (o *Outbox) Run(ctx context.Context) error {
+	for {
+		next, err := o.Flush(ctx)
+		if err != nil && ctx.Err() == nil {
+			o.Logger.Error("outbox", "err", err)
+			next = 5 * time.Second
+		}
+		t := time.NewTimer(next)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-o.kick:
+			t.Stop()
+		case <-t.C:
+		}
+	}
+}
+
+type outboxRow struct {
+	ID        int64     `db:"id"`
+	MessageID string    `db:"message_id"`
+	Kind      string    `db:"kind"`
+	From      string    `db:"mail_from"`
+	To        string    `db:"rcpt_to"`
+	Raw       []byte    `db:"raw"`
+	Attempts  int       `db:"attempts"`
+	CreatedAt time.Time `db:"created_at"`
+}
+
+// Flush sends every message that is due now and returns how long until
+// the next one is.
+func (o *Outbox) Flush(ctx context.Context) (time.Duration, error) {
+	for ctx.Err() == nil {
+		var rows []outboxRow
+		now := o.Store.now()
+		if err := o.Store.db.SelectContext(ctx, &rows, `SELECT id, message_id, kind, mail_from, rcpt_to, raw, attempts, created_at
+			FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 50`, now); err != nil {
+			return 0, fmt.Errorf("outbox due: %w", err)
+		}
+		if len(rows) == 0 {
+			break
+		}
+		for _, r := range rows {
+			if err := o.send(ctx, r); err != nil {
+				return 0, err
+			}
+		}
+	}
+	var next []time.Time
+	if err := o.Store.db.SelectContext(ctx, &next, `SELECT next_attempt_at FROM outbox WHERE state = 'pending'
+		ORDER BY next_attempt_at LIMIT 1`); err != nil {
+		return 0, fmt.Errorf("outbox next: %w", err)
+	}
+	if len(next) == 0 {
+		return time.Hour, nil
+	}
+	return max(next[0].Sub(o.Store.now()), 10*time.Millisecond), nil
+}
+
+func (o *Outbox) send(ctx context.Context, r outboxRow) error {
+	sendErr := o.Sender.Send(ctx, r.From, []string{r.To}, r.Raw)
+	now := o.Store.now()
+	if sendErr == nil {
+		o.Logger.Info("sent", "kind", r.Kind, "message_id", r.MessageID, "to", r.To)
+		_, err := o.Store.db.ExecContext(ctx, `UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = '' WHERE id = ?`, now, r.ID)
+		return err
+	}
+	if ctx.Err() != nil {
+		return nil // shutting down: the message stays pending
+	}
+	attempts := r.Attempts + 1
+	if !mail.IsTemporary(sendErr) || now.Sub(r.CreatedAt) > o.MaxAge {
+		o.Logger.Error("delivery failed permanently", "kind", r.Kind, "message_id", r.MessageID, "to", r.To, "err", sendErr)
+		_, err := o.Store.db.ExecContext(ctx, `UPDATE outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?`, attempts, sendErr.Error(), r.ID)
+		return err
+	}
+	delay := o.RetryBase << min(attempts-1, 20)
+	if delay > o.RetryMax || delay <= 0 {
+		delay = o.RetryMax
+	}
+	o.Logger.Warn("delivery failed, will retry", "kind", r.Kind, "message_id", r.MessageID, "to", r.To, "attempt", attempts, "retry_in", delay, "err", sendErr)
+	_, err := o.Store.db.ExecContext(ctx, `UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`,
+		attempts, sendErr.Error(), now.Add(delay), r.ID)
+	if err != nil {
+		return errors.Join(sendErr, err)
+	}
+	return nil
+}

@@ -1,0 +1,120 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"modbot/mail"
+)
+
+type fakeSender struct {
+	mu   sync.Mutex
+	errs []error // returned in order; nil when exhausted
+	sent [][]byte
+}
+
+func (f *fakeSender) Send(ctx context.Context, from string, to []string, raw []byte) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if len(f.errs) > 0 {
+		err := f.errs[0]
+		f.errs = f.errs[1:]
+		if err != nil {
+			return err
+		}
+	}
+	f.sent = append(f.sent, raw)
+	return nil
+}
+
+func enqueueOne(t *testing.T, s *Store, id string) {
+	t.Helper()
+	err := s.tx(context.Background(), func(tx *sqlx.Tx) error {
+		return s.enqueue(context.Background(), tx, outMessage{Kind: "notice", MessageID: id, From: "moderator@forum.example", To: "carol@people.example", Raw: []byte("Subject: x\r\n\r\nhi\r\n")})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func outboxState(t *testing.T, s *Store, id string) (state string, attempts int, lastErr string) {
+	t.Helper()
+	if err := s.db.QueryRow(`SELECT state, attempts, last_error FROM outbox WHERE message_id = ?`, id).Scan(&state, &attempts, &lastErr); err != nil {
+		t.Fatal(err)
+	}
+	return
+}
+
+func TestOutboxRetriesTemporaryFailures(t *testing.T) {
+	s := openTestStore(t)
+	now := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	s.SetClock(func() time.Time { return now })
+	temp := &mail.SendError{Code: 451, Message: "try later", Temporary: true}
+	fs := &fakeSender{errs: []error{temp, temp}}
+	o := NewOutbox(s, fs, nil)
+	enqueueOne(t, s, "m1@x")
+	ctx := context.Background()
+	if _, err := o.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st, n, e := outboxState(t, s, "m1@x"); st != "pending" || n != 1 || !strings.Contains(e, "try later") {
+		t.Fatalf("after a 451: %s %d %q", st, n, e)
+	}
+	// Not due yet: nothing is sent.
+	o.Flush(ctx)
+	if _, n, _ := outboxState(t, s, "m1@x"); n != 1 {
+		t.Fatalf("retried before its time: attempts %d", n)
+	}
+	now = now.Add(31 * time.Second)
+	o.Flush(ctx)
+	if _, n, _ := outboxState(t, s, "m1@x"); n != 2 {
+		t.Fatalf("attempts %d after the first back-off, want 2", n)
+	}
+	now = now.Add(61 * time.Second) // the delay doubled
+	o.Flush(ctx)
+	if st, n, _ := outboxState(t, s, "m1@x"); st != "sent" || n != 3 {
+		t.Fatalf("state %s attempts %d, want sent after 3", st, n)
+	}
+	if len(fs.sent) != 1 {
+		t.Errorf("delivered %d times, want once", len(fs.sent))
+	}
+}
+
+func TestOutboxRecordsPermanentFailure(t *testing.T) {
+	s := openTestStore(t)
+	fs := &fakeSender{errs: []error{&mail.SendError{Code: 550, Message: "no such user", Temporary: false}}}
+	o := NewOutbox(s, fs, nil)
+	enqueueOne(t, s, "m2@x")
+	o.Flush(context.Background())
+	if st, n, e := outboxState(t, s, "m2@x"); st != "failed" || n != 1 || !strings.Contains(e, "no such user") {
+		t.Errorf("after a 550: %s %d %q", st, n, e)
+	}
+	o.Flush(context.Background())
+	if len(fs.sent) != 0 {
+		t.Errorf("a failed message was sent")
+	}
+	st, err := s.Stats(context.Background())
+	if err != nil || st.OutboxFailed != 1 {
+		t.Errorf("stats %+v %v", st, err)
+	}
+}
+
+func TestOutboxNetworkErrorIsTemporary(t *testing.T) {
+	s := openTestStore(t)
+	refused := &net.OpError{Op: "dial", Net: "tcp", Err: errors.New("connect: connection refused")}
+	fs := &fakeSender{errs: []error{fmt.Errorf("send: %w", refused)}}
+	o := NewOutbox(s, fs, nil)
+	enqueueOne(t, s, "m3@x")
+	o.Flush(context.Background())
+	if st, _, _ := outboxState(t, s, "m3@x"); st != "pending" {
+		t.Errorf("a plain network error made the message %s, want pending", st)
+	}
+}

@@ -1,0 +1,167 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"os"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is modbot's database.
+type Store struct {
+	db  *sqlx.DB
+	now func() time.Time
+}
+
+// Open opens (creating if needed, mode 0600) the SQLite database at path
+// and applies the migrations the binary carries.
+func Open(ctx context.Context, path string) (*Store, error) {
+	if path != ":memory:" {
+		// The database holds commenters' addresses and the audit log:
+		// nobody but the daemon's user may read it.
+		f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("open store: %w", err)
+		}
+		f.Close()
+	}
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	// NORMAL is durable in WAL mode against process crashes; only a
+	// power loss can lose the last commits, never corrupt the file.
+	q.Add("_pragma", "synchronous(NORMAL)")
+	// Writers take the lock at BEGIN, so two writers wait on
+	// busy_timeout instead of failing with SQLITE_BUSY mid-transaction.
+	q.Add("_txlock", "immediate")
+	q.Add("_time_format", "sqlite")
+	db, err := sqlx.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if path == ":memory:" {
+		db.SetMaxOpenConns(1)
+	}
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := migrate(ctx, db.DB); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return &Store{db: db, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	p, err := goose.NewProvider(goose.DialectSQLite3, db, sub)
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("apply migrations: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return s.db.Close() }
+
+// DB gives read access for reports and tests.
+func (s *Store) DB() *sqlx.DB { return s.db }
+
+// SetClock replaces the store's clock (tests).
+func (s *Store) SetClock(now func() time.Time) { s.now = now }
+
+// tx runs f in one transaction and commits it, or rolls back on error.
+func (s *Store) tx(ctx context.Context, f func(tx *sqlx.Tx) error) error {
+	tx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := f(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// MailboxState returns where the watcher stopped in mailbox.
+func (s *Store) MailboxState(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error) {
+	err = s.db.QueryRowxContext(ctx,
+		`SELECT uid_validity, last_uid FROM mailbox_state WHERE mailbox = ?`, mailbox).Scan(&uidValidity, &lastUID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("mailbox state %s: %w", mailbox, err)
+	}
+	return uidValidity, lastUID, nil
+}
+
+// SetMailboxState records where the watcher stopped in mailbox.
+func (s *Store) SetMailboxState(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO mailbox_state (mailbox, uid_validity, last_uid) VALUES (?, ?, ?)
+		ON CONFLICT (mailbox) DO UPDATE SET uid_validity = excluded.uid_validity, last_uid = excluded.last_uid`,
+		mailbox, uidValidity, lastUID)
+	if err != nil {
+		return fmt.Errorf("set mailbox state %s: %w", mailbox, err)
+	}
+	return nil
+}
+
+// Post is an article that takes comments.
+type Post struct {
+	Slug  string `db:"slug"`
+	Title string `db:"title"`
+	URL   string `db:"url"`
+	Text  string `db:"text"`
+}
+
+// SyncPosts makes the posts table match the configuration. Posts that
+// left the configuration stay: comments still point at them.
+func (s *Store) SyncPosts(ctx context.Context, posts []Post) error {
+	return s.tx(ctx, func(tx *sqlx.Tx) error {
+		for _, p := range posts {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO posts (slug, title, url, text) VALUES (?, ?, ?, ?)
+				ON CONFLICT (slug) DO UPDATE SET title = excluded.title, url = excluded.url, text = excluded.text`,
+				p.Slug, p.Title, p.URL, p.Text); err != nil {
+				return fmt.Errorf("sync post %s: %w", p.Slug, err)
+			}
+		}
+		return nil
+	})
+}
+
+// post returns the post with slug, or nil when there is none.
+func getPost(ctx context.Context, q sqlx.QueryerContext, slug string) (*Post, error) {
+	var p Post
+	err := sqlx.GetContext(ctx, q, &p, `SELECT slug, title, url, text FROM posts WHERE slug = ?`, slug)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("post %s: %w", slug, err)
+	}
+	return &p, nil
+}

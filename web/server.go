@@ -1,0 +1,159 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"modbot/queue"
+)
+
+// StatsSource gives the store's counts; queue.Store is one.
+type StatsSource interface {
+	Stats(ctx context.Context) (*queue.Stats, error)
+}
+
+// WatcherStats is what the IMAP watcher reports about itself.
+type WatcherStats struct {
+	Reconnects uint64
+	Connected  bool
+	LastSync   time.Time
+}
+
+// Server is the HTTP listener.
+type Server struct {
+	Stats   StatsSource
+	Watcher func() WatcherStats
+	Logger  *slog.Logger
+
+	srv *http.Server
+	reg *prometheus.Registry
+}
+
+// Handler returns the routes.
+func (s *Server) Handler() http.Handler {
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+		s.reg.MustRegister(&collector{s: s})
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	return mux
+}
+
+// healthz answers 200 when the store answers; the body says whether the
+// watcher is connected, which a monitor may also want to alert on.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+	defer cancel()
+	if _, err := s.Stats.Stats(ctx); err != nil {
+		http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
+		return
+	}
+	imap := "unknown"
+	if s.Watcher != nil {
+		imap = "disconnected"
+		if s.Watcher().Connected {
+			imap = "connected"
+		}
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	fmt.Fprintf(w, "ok\nimap: %s\n", imap)
+}
+
+// ListenAndServe serves on addr until ctx ends, then shuts down
+// gracefully.
+func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("web listen %s: %w", addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- s.srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := s.srv.Shutdown(sctx); err != nil {
+			return err
+		}
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
+		return nil
+	}
+}
+
+var (
+	descMessages   = prometheus.NewDesc("modbot_inbound_messages_total", "Inbound messages handled, by outcome.", []string{"outcome"}, nil)
+	descPending    = prometheus.NewDesc("modbot_queue_pending", "Submissions waiting for a decision.", nil, nil)
+	descOldest     = prometheus.NewDesc("modbot_queue_oldest_pending_seconds", "Age of the oldest pending submission.", nil, nil)
+	descOutbox     = prometheus.NewDesc("modbot_outbox_messages", "Outgoing messages by state.", []string{"state"}, nil)
+	descRetrying   = prometheus.NewDesc("modbot_outbox_retrying", "Pending outgoing messages that failed at least once.", nil, nil)
+	descDigests    = prometheus.NewDesc("modbot_digests_total", "Digests written.", nil, nil)
+	descReconnects = prometheus.NewDesc("modbot_imap_reconnects_total", "IMAP reconnections after an error.", nil, nil)
+	descConnected  = prometheus.NewDesc("modbot_imap_connected", "1 while the IMAP watcher is connected.", nil, nil)
+	descLastSync   = prometheus.NewDesc("modbot_imap_last_sync_timestamp_seconds", "When the watcher last caught up with the mailbox.", nil, nil)
+)
+
+// collector reads the numbers at scrape time from the store, so they are
+// right across restarts and never drift from what the database says.
+type collector struct{ s *Server }
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descMessages, descPending, descOldest, descOutbox, descRetrying, descDigests, descReconnects, descConnected, descLastSync} {
+		ch <- d
+	}
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	st, err := c.s.Stats.Stats(ctx)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(descPending, err)
+	} else {
+		for _, o := range []string{queue.OutcomeQueued, queue.OutcomeReply, queue.OutcomeFeedback, queue.OutcomeIgnored, queue.OutcomeQuarantined, queue.OutcomeDuplicate} {
+			ch <- prometheus.MustNewConstMetric(descMessages, prometheus.CounterValue, float64(st.Outcomes[o]), o)
+		}
+		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(st.Pending))
+		age := 0.0
+		if st.OldestPending != nil {
+			age = time.Since(*st.OldestPending).Seconds()
+		}
+		ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, age)
+		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(st.OutboxPending), "pending")
+		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(st.OutboxFailed), "failed")
+		ch <- prometheus.MustNewConstMetric(descOutbox, prometheus.GaugeValue, float64(st.OutboxSent), "sent")
+		ch <- prometheus.MustNewConstMetric(descRetrying, prometheus.GaugeValue, float64(st.OutboxRetries))
+		ch <- prometheus.MustNewConstMetric(descDigests, prometheus.CounterValue, float64(st.Digests))
+	}
+	if c.s.Watcher != nil {
+		w := c.s.Watcher()
+		ch <- prometheus.MustNewConstMetric(descReconnects, prometheus.CounterValue, float64(w.Reconnects))
+		conn := 0.0
+		if w.Connected {
+			conn = 1
+		}
+		ch <- prometheus.MustNewConstMetric(descConnected, prometheus.GaugeValue, conn)
+		if !w.LastSync.IsZero() {
+			ch <- prometheus.MustNewConstMetric(descLastSync, prometheus.GaugeValue, float64(w.LastSync.Unix()))
+		}
+	}
+}
