@@ -288,4 +288,3 @@ Press Ctrl-C to stop.
 `, n, cfg.Site.Address, imapHost, imapPort, smtpHost, smtpPort, strings.Join(Users, ", "), Password,
 		cfg.Web.Listen, cfg.Web.Listen, cfg.Path(cfg.Store.DSN))
 }
-
