@@ -46,6 +46,9 @@ type Digester struct {
 	// Reminder is how long an item already sent waits before it is listed
 	// again.
 	Reminder time.Duration
+	// MaxItems caps the submissions in one digest (0: no cap). The rest
+	// wait for the next digest, which follows Settle later.
+	MaxItems int
 	// Queued is called after digests were written to the outbox.
 	Queued func()
 	Logger *slog.Logger
@@ -80,10 +83,16 @@ func (d *Digester) Run(ctx context.Context) error {
 	var settle <-chan time.Time
 	lastRun := time.Time{}
 	run := func() {
-		if _, err := d.SendDue(ctx); err != nil && ctx.Err() == nil {
+		_, full, err := d.SendDue(ctx)
+		if err != nil && ctx.Err() == nil {
 			d.logger().Error("digest", "err", err)
 		}
 		lastRun = time.Now()
+		if full {
+			// A backlog: the next batch follows after the usual pause
+			// rather than waiting for the next arrival or tick.
+			settle = time.After(max(d.Settle, d.Interval))
+		}
 	}
 	run()
 	tick := time.NewTicker(recheck)
@@ -115,22 +124,22 @@ func (d *Digester) logger() *slog.Logger {
 }
 
 // SendDue writes a digest for every moderator who has something due and
-// returns how many it wrote.
-func (d *Digester) SendDue(ctx context.Context) (int, error) {
-	n := 0
+// returns how many it wrote, and whether any was full (more items wait).
+func (d *Digester) SendDue(ctx context.Context) (n int, full bool, err error) {
 	for _, mod := range d.Moderators {
-		ok, err := d.sendOne(ctx, mod)
+		ok, f, err := d.sendOne(ctx, mod)
 		if err != nil {
-			return n, fmt.Errorf("digest for %s: %w", mod, err)
+			return n, full, fmt.Errorf("digest for %s: %w", mod, err)
 		}
 		if ok {
 			n++
 		}
+		full = full || f
 	}
 	if n > 0 && d.Queued != nil {
 		d.Queued()
 	}
-	return n, nil
+	return n, full, nil
 }
 
 type dueSubmission struct {
@@ -160,9 +169,8 @@ type dueFeedback struct {
 // sendOne builds, numbers and queues one moderator's digest in a single
 // transaction: the numbering, the token and the outgoing mail exist
 // together or not at all.
-func (d *Digester) sendOne(ctx context.Context, moderator string) (bool, error) {
-	sent := false
-	err := d.Store.tx(ctx, func(tx *sqlx.Tx) error {
+func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bool, err error) {
+	err = d.Store.tx(ctx, func(tx *sqlx.Tx) error {
 		now := d.Store.now()
 		var subs []dueSubmission
 		if err := tx.SelectContext(ctx, &subs, `SELECT s.id, s.post_slug, s.post_known, p.title, p.url,
@@ -190,6 +198,11 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (bool, error) 
 		if len(subs) == 0 && len(fbs) == 0 {
 			return nil
 		}
+		more := 0
+		if d.MaxItems > 0 && len(subs) > d.MaxItems {
+			more = len(subs) - d.MaxItems
+			subs = subs[:d.MaxItems]
+		}
 		token, err := newToken()
 		if err != nil {
 			return err
@@ -206,7 +219,7 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (bool, error) 
 		}
 		view := &templates.Digest{
 			SiteName: d.Site.Name, BaseURL: d.Site.BaseURL, Moderator: moderator,
-			ReplyAddress: d.Site.plus("d-" + token), Generated: now,
+			ReplyAddress: d.Site.plus("d-" + token), Generated: now, More: more,
 		}
 		number := 0
 		for _, s := range subs {
@@ -254,11 +267,12 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (bool, error) 
 		if err := d.Store.enqueue(ctx, tx, outMessage{Kind: "digest", MessageID: msgID, From: d.Site.Address, To: moderator, Raw: raw}); err != nil {
 			return err
 		}
-		d.logger().Info("digest queued", "moderator", moderator, "items", len(subs), "feedback", len(fbs), "message_id", msgID)
+		d.logger().Info("digest queued", "moderator", moderator, "items", len(subs), "feedback", len(fbs), "more", more, "message_id", msgID)
 		sent = true
+		full = more > 0
 		return nil
 	})
-	return sent, err
+	return sent, full, err
 }
 
 func (d *Digester) item(ctx context.Context, tx *sqlx.Tx, number int, s dueSubmission) (templates.DigestItem, error) {

@@ -16,6 +16,9 @@ type Digest struct {
 	// Decided lists decisions other moderators made since this
 	// moderator's last digest; the section is shown only when non-empty.
 	Decided []DecidedItem
+	// More counts pending items left out of this digest because it is
+	// full; they follow in later digests.
+	More int
 }
 
 // DigestItem is one pending comment.

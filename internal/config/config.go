@@ -85,6 +85,9 @@ type Moderation struct {
 	ReminderInterval Duration `toml:"reminder_interval"`
 	// TokenTTL is how long a digest's reply token stays valid.
 	TokenTTL Duration `toml:"token_ttl"`
+	// DigestMaxItems caps the comments in one digest; the rest follow in
+	// the next ones, so a backlog never becomes one unreadable mail.
+	DigestMaxItems int `toml:"digest_max_items"`
 }
 
 // Store is where modbot keeps its state.
@@ -193,6 +196,9 @@ func (c *Config) complete(getenv func(string) string) error {
 	}
 	if c.Moderation.ReminderInterval == 0 {
 		c.Moderation.ReminderInterval = Duration(24 * time.Hour)
+	}
+	if c.Moderation.DigestMaxItems == 0 {
+		c.Moderation.DigestMaxItems = 50
 	}
 	if c.Moderation.TokenTTL == 0 {
 		c.Moderation.TokenTTL = Duration(14 * 24 * time.Hour)
@@ -327,6 +333,9 @@ func (c *Config) Validate() error {
 		if a, err := mail.ParseAddress(m); err != nil || a.Address != m {
 			bad(fmt.Sprintf("moderation.admins[%d]", i), "%q is not a plain email address", m)
 		}
+	}
+	if c.Moderation.DigestMaxItems < 0 {
+		bad("moderation.digest_max_items", "must not be negative")
 	}
 	if c.Moderation.DigestInterval < 0 {
 		bad("moderation.digest_interval", "must not be negative")

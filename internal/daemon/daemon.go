@@ -61,7 +61,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 	d.Digester = &queue.Digester{
 		Store: store, Templates: tmpl, Site: site, Moderators: cfg.Moderation.Moderators,
 		Interval: cfg.Moderation.DigestInterval.D(), Settle: cfg.Moderation.DigestSettle.D(),
-		Reminder: cfg.Moderation.ReminderInterval.D(), Queued: d.Outbox.Notify,
+		Reminder: cfg.Moderation.ReminderInterval.D(), MaxItems: cfg.Moderation.DigestMaxItems,
+		Queued: d.Outbox.Notify,
 		Logger: logger.With("part", "digest"),
 	}
 	d.Ingester = &queue.Ingester{
