@@ -23,9 +23,9 @@ var sentences = []string{
 // the post named by plus address, the way most commenters send it.
 func submission(r *rand.Rand, n int) []byte {
 	var body strings.Builder
-	paras := 2 + r.IntN(6)
+	paras := 4 + r.IntN(9)
 	for p := 0; p < paras; p++ {
-		for s := 0; s < 2+r.IntN(5); s++ {
+		for s := 0; s < 4+r.IntN(6); s++ {
 			body.WriteString(sentences[r.IntN(len(sentences))])
 			body.WriteByte(' ')
 		}

@@ -118,6 +118,7 @@ Near :local:
 Patterns INBOX
 Sync Pull
 Create Near
+SyncState *
 `, host, port, inbox, password, local, local)
 	rcPath := filepath.Join(dir, "mbsyncrc")
 	if err := os.WriteFile(rcPath, []byte(rc), 0o600); err != nil {

@@ -26,7 +26,7 @@ CREATE TABLE inbound (
     received_at  TIMESTAMP NOT NULL,
     UNIQUE (mailbox, uid_validity, uid)
 );
-CREATE INDEX inbound_message_id ON inbound (message_id) WHERE message_id <> '';
+CREATE INDEX inbound_message_id ON inbound (message_id, from_addr);
 CREATE INDEX inbound_hash ON inbound (hash);
 
 CREATE TABLE posts (

@@ -135,7 +135,7 @@ type token struct {
 // tokenize splits s into words. Leetspeak symbols count as part of a word
 // only inside it ("sh!t" but not "shit!"), stars too ("f*k", "a**").
 func tokenize(s string) []token {
-	var toks []token
+	toks := make([]token, 0, len(s)/6+1)
 	// All tokens' folded runes share one buffer.
 	buf := make([]rune, 0, len(s))
 	i := 0
@@ -163,6 +163,9 @@ func tokenize(s string) []token {
 }
 
 func isWordRune(r rune) bool {
+	if r < utf8.RuneSelf {
+		return asciiWord[r]
+	}
 	return unicode.IsLetter(r) || unicode.IsDigit(r) || unicode.Is(unicode.Mn, r) || strings.ContainsRune("@$!|+*", r)
 }
 
@@ -204,14 +207,24 @@ var leet = map[rune]rune{
 	'@': 'a', '$': 's', '!': 'i', '|': 'i', '+': 't',
 }
 
+// asciiFold and asciiWord answer appendFolded and isWordRune for ASCII,
+// which is nearly all of most comments, without map or table searches.
+var asciiFold, asciiWord = func() (fold [utf8.RuneSelf]rune, word [utf8.RuneSelf]bool) {
+	for r := rune(0); r < utf8.RuneSelf; r++ {
+		fold[r] = unicode.ToLower(r)
+		if l, ok := leet[r]; ok {
+			fold[r] = l
+		}
+		word[r] = unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("@$!|+*", r)
+	}
+	return fold, word
+}()
+
 // appendFolded appends r lower-cased, with leetspeak undone and accents,
 // ligatures and full-width forms reduced to their base letters.
 func appendFolded(dst []rune, r rune) []rune {
-	if l, ok := leet[r]; ok {
-		return append(dst, l)
-	}
 	if r < utf8.RuneSelf {
-		return append(dst, unicode.ToLower(r))
+		return append(dst, asciiFold[r])
 	}
 	if unicode.Is(unicode.Mn, r) {
 		return dst // a combining accent: "s\u0301hit" is "shit"
@@ -344,8 +357,9 @@ func foldString(s string) []rune {
 	return out
 }
 
-func rle(word []rune) []run {
-	var out []run
+func rle(word []rune) []run { return appendRLE(nil, word) }
+
+func appendRLE(out []run, word []rune) []run {
 	for _, r := range word {
 		if len(out) > 0 && out[len(out)-1].r == r {
 			out[len(out)-1].n++
@@ -371,11 +385,28 @@ func runMatches(n, want int) bool {
 }
 
 func (m *matcher) match(word []rune) bool {
-	if len(word) == 0 || m.innocent[string(word)] {
+	if len(word) == 0 {
 		return false
 	}
-	rl := rle(word)
-	for _, cand := range m.wordRLE[skeleton(rl)] {
+	// Every word of every comment comes through here: work in stack
+	// buffers, and index the maps with string(bytes), which Go does
+	// without allocating.
+	var wb [64]byte
+	w := wb[:0]
+	for _, r := range word {
+		w = utf8.AppendRune(w, r)
+	}
+	if m.innocent[string(w)] {
+		return false
+	}
+	var rb [32]run
+	rl := appendRLE(rb[:0], word)
+	var sb [64]byte
+	sk := sb[:0]
+	for _, x := range rl {
+		sk = utf8.AppendRune(sk, x.r)
+	}
+	for _, cand := range m.wordRLE[string(sk)] {
 		ok := true
 		for k := range cand {
 			if !runMatches(rl[k].n, cand[k].n) {
