@@ -1,0 +1,488 @@
+package mail
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+)
+
+// State stores how far the watcher has got in each mailbox. The store
+// implements it; a crash between handling and SetMailboxState only makes
+// the watcher offer the same messages again, which Handler tolerates.
+type State interface {
+	// MailboxState returns the stored UIDVALIDITY and the highest UID
+	// handled, or zeros for a mailbox never seen.
+	MailboxState(ctx context.Context, mailbox string) (uidValidity, lastUID uint32, err error)
+	SetMailboxState(ctx context.Context, mailbox string, uidValidity, lastUID uint32) error
+}
+
+// WatcherStats is a snapshot of what a Watcher has done.
+type WatcherStats struct {
+	Reconnects    uint64    // connections lost or refused, and retried
+	Fetched       uint64    // messages handed to the Handler and handled
+	LastSync      time.Time // end of the last complete pass over the mailbox
+	Connected     bool
+	IdleSupported bool // of the current or last connection
+	MoveSupported bool
+}
+
+// Watcher follows one IMAP mailbox: it hands every new message to a
+// Handler, in UID order, then files it where the Handler says.
+type Watcher struct {
+	cfg   IMAPConfig
+	state State
+	h     Handler
+	log   *slog.Logger
+
+	// Timings that tests shorten.
+	retryMin, retryMax time.Duration // reconnect and handler-retry schedule
+	cmdTimeout         time.Duration // longest silence from a server we wait on
+	shutdownGrace      time.Duration // time a command gets to finish after ctx ends
+
+	mu    sync.Mutex
+	stats WatcherStats
+
+	noKeywordsLogged atomic.Bool
+	noUIDPlusLogged  atomic.Bool
+}
+
+// NewWatcher returns a Watcher for cfg's mailbox. Nothing happens until Run.
+func NewWatcher(cfg IMAPConfig, state State, h Handler) *Watcher {
+	cfg.setDefaults()
+	return &Watcher{
+		cfg:           cfg,
+		state:         state,
+		h:             h,
+		log:           cfg.Logger,
+		retryMin:      defaultRetryMin,
+		retryMax:      defaultRetryMax,
+		cmdTimeout:    2 * time.Minute,
+		shutdownGrace: 5 * time.Second,
+	}
+}
+
+// Stats returns a snapshot of the watcher's counters.
+func (w *Watcher) Stats() WatcherStats {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.stats
+}
+
+func (w *Watcher) updateStats(f func(*WatcherStats)) {
+	w.mu.Lock()
+	f(&w.stats)
+	w.mu.Unlock()
+}
+
+// Run watches the mailbox until ctx ends, then returns nil. It reconnects
+// after any network or protocol error, with a capped exponential back-off.
+// It returns an error only for a configuration no retry can fix.
+func (w *Watcher) Run(ctx context.Context) error {
+	if err := w.cfg.validate(); err != nil {
+		return err
+	}
+	bo := newBackoff(w.retryMin, w.retryMax)
+	for {
+		err := w.session(ctx, bo)
+		w.updateStats(func(st *WatcherStats) { st.Connected = false })
+		if ctx.Err() != nil {
+			return nil
+		}
+		delay := bo.next()
+		w.updateStats(func(st *WatcherStats) { st.Reconnects++ })
+		if errors.Is(err, errLogin) {
+			w.log.Error("imap login refused; check the username and password",
+				"addr", w.cfg.Addr, "username", w.cfg.Username, "err", err,
+				"attempt", bo.attempts(), "delay", delay)
+		} else {
+			w.log.Warn("imap connection failed; reconnecting",
+				"addr", w.cfg.Addr, "err", err, "attempt", bo.attempts(), "delay", delay)
+		}
+		if !sleepCtx(ctx, delay) {
+			return nil
+		}
+	}
+}
+
+// session runs one connection from dial to its end.
+func (w *Watcher) session(ctx context.Context, bo *backoff) error {
+	s, err := w.dialIMAP(ctx)
+	if err != nil {
+		return err
+	}
+	w.updateStats(func(st *WatcherStats) {
+		st.Connected = true
+		st.IdleSupported = s.idle
+		st.MoveSupported = s.move
+	})
+	s.log.Info("imap connected", "addr", w.cfg.Addr, "idle", s.useIdle, "move", s.move,
+		"uidplus", s.uidPlus, "keywords", s.keywords, "uidvalidity", s.uidValidity)
+
+	// When ctx ends the loop notices at its next wait; a command in flight
+	// gets a grace period, then the connection is cut under it.
+	stop := context.AfterFunc(ctx, func() {
+		time.AfterFunc(w.shutdownGrace, func() { s.conn.Close() })
+	})
+	err = s.loop(ctx, bo)
+	stop()
+	s.close(err == nil)
+	return err
+}
+
+// retryError is a failure of the Handler or the State: the connection is
+// fine, so the watcher backs off and tries the same messages again on it.
+type retryError struct{ err error }
+
+func (e *retryError) Error() string { return e.err.Error() }
+func (e *retryError) Unwrap() error { return e.err }
+
+// loop syncs, waits for news and syncs again. It returns nil when ctx ended
+// at a point where the connection can be logged out politely.
+func (s *imapSession) loop(ctx context.Context, bo *backoff) error {
+	w := s.w
+	retry := newBackoff(w.retryMin, w.retryMax)
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		err := s.sync(ctx)
+		if ctx.Err() != nil {
+			if err == nil {
+				return nil
+			}
+			return ctx.Err() // stopped mid-sync: the connection may be cut
+		}
+		var rerr *retryError
+		if errors.As(err, &rerr) {
+			delay := retry.next()
+			s.log.Error("handling mail failed; will retry", "err", err,
+				"attempt", retry.attempts(), "delay", delay)
+			if err := s.pause(ctx, delay); err != nil {
+				return err
+			}
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		retry.reset()
+		bo.reset()
+		w.updateStats(func(st *WatcherStats) { st.LastSync = time.Now() })
+		if err := s.wait(ctx); err != nil {
+			return err
+		}
+	}
+}
+
+// sync hands every message above the stored last UID to the Handler and
+// files it, one batch at a time.
+func (s *imapSession) sync(ctx context.Context) error {
+	// Drain first: an EXISTS that arrives from now on means look again.
+	select {
+	case <-s.newMail:
+	default:
+	}
+
+	cfg := &s.w.cfg
+	validity, last, err := s.w.state.MailboxState(ctx, cfg.Mailbox)
+	if err != nil {
+		return &retryError{fmt.Errorf("read state of %s: %w", cfg.Mailbox, err)}
+	}
+	if validity != s.uidValidity {
+		if validity != 0 {
+			s.log.Warn("mailbox UIDVALIDITY changed; offering every message again",
+				"old_uidvalidity", validity, "uidvalidity", s.uidValidity)
+		}
+		last = 0
+		if err := s.w.state.SetMailboxState(ctx, cfg.Mailbox, s.uidValidity, 0); err != nil {
+			return &retryError{fmt.Errorf("store state of %s: %w", cfg.Mailbox, err)}
+		}
+	}
+
+	uids, err := s.searchNew(last)
+	if err != nil {
+		return err
+	}
+	for len(uids) > 0 {
+		n := min(len(uids), cfg.BatchSize)
+		last, err = s.batch(ctx, uids[:n], last)
+		if err != nil {
+			return err
+		}
+		uids = uids[n:]
+	}
+	return nil
+}
+
+// searchNew returns the UIDs above last, ascending.
+func (s *imapSession) searchNew(last uint32) ([]imap.UID, error) {
+	criteria := &imap.SearchCriteria{
+		UID: []imap.UIDSet{{imap.UIDRange{Start: imap.UID(last + 1), Stop: 0}}},
+	}
+	var data *imap.SearchData
+	err := s.await("uid search", func() (err error) {
+		data, err = s.c.UIDSearch(criteria, nil).Wait()
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	// "last+1:*" includes the highest UID even when it is not above last.
+	uids := slices.DeleteFunc(data.AllUIDs(), func(uid imap.UID) bool { return uint32(uid) <= last })
+	slices.Sort(uids)
+	return slices.Compact(uids), nil
+}
+
+type msgMeta struct {
+	uid  imap.UID
+	size int64
+	date time.Time
+}
+
+// filed is a handled message and where it goes.
+type filed struct {
+	uid    imap.UID
+	filing Filing
+}
+
+// batch handles and files the messages among uids, then stores progress.
+// It returns the new last UID.
+func (s *imapSession) batch(ctx context.Context, uids []imap.UID, last uint32) (uint32, error) {
+	metas, err := s.fetchMeta(uids, last)
+	if err != nil {
+		return last, err
+	}
+
+	var done []filed
+	var herr error
+	limit := s.w.cfg.MaxMessageSize
+	for len(metas) > 0 && herr == nil {
+		// A run of messages that are all small or all oversize is one
+		// FETCH, so the Handler still sees UIDs in order.
+		over := metas[0].size > limit
+		n := 1
+		for n < len(metas) && (metas[n].size > limit) == over {
+			n++
+		}
+		herr = s.fetchRun(ctx, metas[:n], over, &done)
+		metas = metas[n:]
+	}
+	if ctx.Err() != nil {
+		return last, ctx.Err()
+	}
+	var rerr *retryError
+	if herr != nil && !errors.As(herr, &rerr) {
+		return last, herr // the connection failed: nothing can be filed on it
+	}
+	if len(done) == 0 {
+		return last, herr
+	}
+
+	if err := s.file(done); err != nil {
+		return last, err
+	}
+	high := uint32(done[len(done)-1].uid)
+	if err := s.w.state.SetMailboxState(ctx, s.w.cfg.Mailbox, s.uidValidity, high); err != nil {
+		return last, &retryError{fmt.Errorf("store state of %s: %w", s.w.cfg.Mailbox, err)}
+	}
+	return high, herr
+}
+
+// fetchMeta learns the size and date of the messages among uids above last.
+func (s *imapSession) fetchMeta(uids []imap.UID, last uint32) ([]msgMeta, error) {
+	set := imap.UIDSetNum(uids...)
+	opts := &imap.FetchOptions{UID: true, RFC822Size: true, InternalDate: true}
+	var metas []msgMeta
+	err := s.await("fetch sizes", func() error {
+		cmd := s.c.Fetch(set, opts)
+		for {
+			msg := cmd.Next()
+			if msg == nil {
+				break
+			}
+			var m msgMeta
+			for {
+				item := msg.Next()
+				if item == nil {
+					break
+				}
+				switch item := item.(type) {
+				case imapclient.FetchItemDataUID:
+					m.uid = item.UID
+				case imapclient.FetchItemDataRFC822Size:
+					m.size = item.Size
+				case imapclient.FetchItemDataInternalDate:
+					m.date = item.Time
+				}
+			}
+			if uint32(m.uid) > last && set.Contains(m.uid) {
+				metas = append(metas, m)
+			}
+		}
+		return cmd.Close()
+	})
+	if err != nil {
+		return nil, err
+	}
+	slices.SortFunc(metas, func(a, b msgMeta) int { return cmp.Compare(a.uid, b.uid) })
+	metas = slices.CompactFunc(metas, func(a, b msgMeta) bool { return a.uid == b.uid })
+	return metas, nil
+}
+
+// fetchRun downloads the messages in metas one at a time (whole, or only
+// the header when oversize) and hands each to the Handler, appending the
+// handled ones to done. After a Handler error it stops handling and drains
+// the rest of the FETCH so the connection stays usable for filing.
+func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bool, done *[]filed) error {
+	byUID := make(map[imap.UID]msgMeta, len(metas))
+	var set imap.UIDSet
+	for _, m := range metas {
+		byUID[m.uid] = m
+		set.AddNum(m.uid)
+	}
+	section := &imap.FetchItemBodySection{Peek: true}
+	if oversize {
+		section.Specifier = imap.PartSpecifierHeader
+	}
+	opts := &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}
+
+	wd := s.newWatchdog()
+	cmd := s.c.Fetch(set, opts)
+	var herr error
+	missing := false
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			break
+		}
+		wd.kick()
+		if herr != nil || missing {
+			continue // draining: Next discards what is left unread
+		}
+		uid, raw, ok := readFetchedMessage(msg)
+		m, want := byUID[uid]
+		if !want {
+			continue
+		}
+		if !ok {
+			// The server answered for this UID without its body (a flag
+			// update can look like that): stop here and look again soon,
+			// rather than skip a message.
+			missing = true
+			s.signalNewMail()
+			continue
+		}
+		if ctx.Err() != nil {
+			return s.abandon(ctx, wd, cmd)
+		}
+		wd.pause()
+		filing, err := s.w.callHandler(ctx, &Fetched{
+			Mailbox:      s.w.cfg.Mailbox,
+			UIDValidity:  s.uidValidity,
+			UID:          uint32(uid),
+			Size:         m.size,
+			InternalDate: m.date,
+			Raw:          raw,
+			Oversize:     oversize,
+		})
+		wd.kick()
+		if ctx.Err() != nil {
+			return s.abandon(ctx, wd, cmd)
+		}
+		if err != nil {
+			herr = &retryError{fmt.Errorf("handle uid %d: %w", uid, err)}
+			continue
+		}
+		s.w.updateStats(func(st *WatcherStats) { st.Fetched++ })
+		*done = append(*done, filed{uid: uid, filing: filing})
+	}
+	err := cmd.Close()
+	if wd.stop() {
+		return fmt.Errorf("fetch bodies: no answer within %v: connection closed", s.w.cmdTimeout)
+	}
+	if err != nil {
+		return fmt.Errorf("fetch bodies: %w", err)
+	}
+	if missing && herr == nil {
+		return errIncomplete
+	}
+	return herr
+}
+
+// abandon gives up a FETCH when shutting down. Messages handled in this
+// batch are not filed; they are offered again on the next start and filed
+// then. The connection is cut first so that draining the FETCH, which
+// imapclient needs before it can close, takes no time.
+func (s *imapSession) abandon(ctx context.Context, wd *watchdog, cmd *imapclient.FetchCommand) error {
+	wd.stop()
+	s.conn.Close()
+	cmd.Close()
+	return ctx.Err()
+}
+
+// errIncomplete stops a batch early without blaming anyone; the next sync
+// picks up where it stopped.
+var errIncomplete = &retryError{errors.New("server answered a fetch without the message body")}
+
+// readFetchedMessage reads one message's UID and body literal. ok is false
+// when no body came with it.
+func readFetchedMessage(msg *imapclient.FetchMessageData) (uid imap.UID, raw []byte, ok bool) {
+	for {
+		item := msg.Next()
+		if item == nil {
+			return uid, raw, ok
+		}
+		switch item := item.(type) {
+		case imapclient.FetchItemDataUID:
+			uid = item.UID
+		case imapclient.FetchItemDataBodySection:
+			if item.Literal == nil {
+				continue
+			}
+			// The literal's size is known: one allocation, but capped so a
+			// lying server cannot make us reserve gigabytes up front.
+			var buf bytes.Buffer
+			buf.Grow(int(min(item.Literal.Size(), 64<<20)))
+			if _, err := buf.ReadFrom(item.Literal); err != nil {
+				// The connection broke mid-literal; Close reports it.
+				return uid, nil, false
+			}
+			raw, ok = buf.Bytes(), true
+		}
+	}
+}
+
+// callHandler runs the Handler, turning a panic into an error for that
+// message so one bad message cannot take the watcher down.
+func (w *Watcher) callHandler(ctx context.Context, msg *Fetched) (f Filing, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			w.log.Error("handler panicked", "uid", msg.UID, "mailbox", msg.Mailbox,
+				"panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panic: %v", v)
+		}
+	}()
+	return w.h.Handle(ctx, msg)
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
