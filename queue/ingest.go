@@ -70,6 +70,9 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 	if prev, ok, err := in.Store.previous(ctx, f, hash); err != nil || ok {
 		return prev, err
 	}
+	if len(f.Raw) == 0 {
+		return in.quarantine(ctx, f, hash, "", "the server returned an empty message")
+	}
 	if f.Oversize {
 		msgID := ""
 		if m, err := mail.Parse(bytes.NewReader(f.Raw), nil); err == nil {
@@ -159,6 +162,9 @@ func (in *Ingester) inboundRow(f *mail.Fetched, hash string, m *mail.Message, ki
 // between commit and filing and the server renumbered).
 func (s *Store) previous(ctx context.Context, f *mail.Fetched, hash string) (mail.Filing, bool, error) {
 	var r inboundRow
+	if len(f.Raw) == 0 {
+		hash = "" // an empty message is like any other: no evidence it was seen
+	}
 	err := s.db.GetContext(ctx, &r, `SELECT folder, keyword FROM inbound
 		WHERE (mailbox = ? AND uid_validity = ? AND uid = ?) OR hash = ?
 		ORDER BY id LIMIT 1`, f.Mailbox, f.UIDValidity, f.UID, hash)
@@ -234,8 +240,8 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 	if err != nil {
 		return mail.Filing{}, err
 	}
-	if post == nil {
-		row.Reason = strings.TrimSpace(row.Reason + " unknown post " + strconv.Quote(c.PostSlug))
+	if post == nil && c.PostSlug != "" {
+		row.Reason = strings.TrimSpace(row.Reason + "; unknown post " + strconv.Quote(c.PostSlug))
 	}
 	var parentID *int64
 	if c.ParentID != "" {

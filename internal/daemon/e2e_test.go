@@ -66,7 +66,6 @@ addr = %q
 username = "moderator@forum.example"
 password = "secret"
 poll_interval = "2s"
-max_message_size = "1MB"
 [smtp]
 addr = %q
 [moderation]

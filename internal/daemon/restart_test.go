@@ -120,7 +120,7 @@ func waitCount(t *testing.T, dbPath string, atLeast int) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	t.Fatalf("fewer than %d messages handled in 30s", atLeast)
+	t.Fatalf("fewer than %d messages handled in 30s (%d)", atLeast, countInbound(t, dbPath))
 }
 
 // TestRestartCancel stops the daemon by cancelling its context in the
