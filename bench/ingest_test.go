@@ -229,7 +229,7 @@ func waitIngested(b *testing.B, imapAddr, dbPath string, n int) {
 	for time.Now().Before(deadline) {
 		if s == nil {
 			if _, err := os.Stat(dbPath); err == nil {
-				s, _ = queue.Open(ctx, dbPath)
+				s, _ = queue.OpenReadOnly(ctx, dbPath)
 			}
 		}
 		if s != nil {

@@ -60,8 +60,35 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	if err := migrate(ctx, db.DB); err != nil {
+		// Another process opening the same new database may have
+		// applied the migration between our version check and our
+		// transaction; then a second look finds nothing left to do.
+		if err2 := migrate(ctx, db.DB); err2 != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	return &Store{db: db, now: func() time.Time { return time.Now().UTC() }}, nil
+}
+
+// OpenReadOnly opens an existing database for reading (reports, status,
+// tests watching a running daemon): it creates nothing and migrates
+// nothing.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	q := url.Values{}
+	q.Add("mode", "ro")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_time_format", "sqlite")
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open store: %w", err)
+	}
+	db, err := sqlx.Open("sqlite", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open store %s: %w", path, err)
+	}
+	if err := db.PingContext(ctx); err != nil {
 		db.Close()
-		return nil, err
+		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
 	return &Store{db: db, now: func() time.Time { return time.Now().UTC() }}, nil
 }

@@ -1,6 +1,8 @@
 package devmail
 
 import (
+	"time"
+
 	"github.com/emersion/go-imap/v2/imapserver"
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 )
@@ -35,4 +37,23 @@ func (sess *imapSession) Close() error {
 		return nil
 	}
 	return sess.UserSession.Close()
+}
+
+// Idle works around imapmemserver, whose IDLE reports only updates queued
+// after it started: mail delivered between a client's last command and its
+// IDLE would wait for the next change. Real servers report it at once, so
+// this IDLE looks at the queue every few milliseconds instead.
+func (sess *imapSession) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	t := time.NewTicker(5 * time.Millisecond)
+	defer t.Stop()
+	for {
+		if err := sess.UserSession.Poll(w, true); err != nil {
+			return err
+		}
+		select {
+		case <-stop:
+			return nil
+		case <-t.C:
+		}
+	}
 }
