@@ -18,6 +18,7 @@ var funcs = map[string]any{
 	"lines":    lines,
 	"datetime": datetime,
 	"plural":   plural,
+	"join":     strings.Join,
 	"marked":   marked,
 }
 

@@ -249,3 +249,23 @@ func TestEndToEndDovecot(t *testing.T) {
 	dc := dovecottest.Start(t, inbox, alice, bob, "carol@people.example")
 	testEndToEnd(t, dc, dc.IMAPAddr, dc.SMTPAddr)
 }
+
+// Dovecot going away under an idling daemon: modbot reconnects with
+// back-off and handles what arrived meanwhile, once.
+func TestDovecotRestartWhileIdle(t *testing.T) {
+	dc := dovecottest.Start(t, inbox, alice, bob)
+	cfg := testConfig(t, t.TempDir(), dc.IMAPAddr, dc.SMTPAddr)
+	d, _ := startDaemon(t, cfg)
+	if err := dc.Append(inbox, "INBOX", submission(1, "Before the restart.")); err != nil {
+		t.Fatal(err)
+	}
+	waitFiled(t, dc.IMAPAddr, mail.FolderSubmissions, 1, "$Pending")
+	dc.Restart(t)
+	if err := dc.Append(inbox, "INBOX", submission(2, "After the restart.")); err != nil {
+		t.Fatal(err)
+	}
+	waitFiled(t, dc.IMAPAddr, mail.FolderSubmissions, 2, "$Pending")
+	if st := d.Watcher.Stats(); st.Reconnects == 0 {
+		t.Errorf("watcher reports no reconnect after the server restarted: %+v", st)
+	}
+}

@@ -27,6 +27,7 @@ import (
 	"modbot/internal/daemon"
 	"modbot/internal/devmail"
 	"modbot/mail"
+	"modbot/templates"
 )
 
 var (
@@ -108,7 +109,11 @@ func Run(ctx context.Context, o Options) error {
 		<-done
 		return fmt.Errorf("submit seed comments: %w", err)
 	}
-	printWelcome(o.Out, ms, cfg, n)
+	if err := printWelcome(o.Out, ms, cfg, n); err != nil {
+		cancel()
+		<-done
+		return err
+	}
 
 	if o.Once {
 		wctx, wcancel := context.WithTimeout(ctx, time.Minute)
@@ -262,29 +267,22 @@ func subjectOf(raw []byte) string {
 	return m.Subject
 }
 
-func printWelcome(w io.Writer, ms *devmail.Server, cfg *config.Config, n int) {
-	imapHost, imapPort, _ := net.SplitHostPort(ms.IMAPAddr)
-	smtpHost, smtpPort, _ := net.SplitHostPort(ms.SMTPAddr)
-	fmt.Fprintf(w, `
-modbot demo is running. %d comments were submitted to %s.
-
-Read the mail in any mail client (no encryption, normal password):
-  IMAP server  %s  port %s
-  SMTP server  %s  port %s
-  users        %s
-  password     %s
-
-A digest of the pending comments reaches each moderator a few seconds after
-the last submission: log in as alice@mods.example and open INBOX. The
-moderator inbox (moderator@forum.example) shows every message filed under
-Modbot/ with a tag for its outcome.
-
-  health   http://%s/healthz
-  metrics  http://%s/metrics
-  state    %s
-
-Send your own comment to moderator+uk-meta-encryption@forum.example.
-Press Ctrl-C to stop.
-`, n, cfg.Site.Address, imapHost, imapPort, smtpHost, smtpPort, strings.Join(Users, ", "), Password,
-		cfg.Web.Listen, cfg.Web.Listen, cfg.Path(cfg.Store.DSN))
+func printWelcome(w io.Writer, ms *devmail.Server, cfg *config.Config, n int) error {
+	tmpl, err := templates.Load(cfg.Path(cfg.Templates.Dir))
+	if err != nil {
+		return err
+	}
+	v := &templates.Welcome{
+		Submitted: n, Inbox: cfg.Site.Address, PostAddress: "moderator+uk-meta-encryption@forum.example",
+		Users: Users, Moderators: cfg.Moderation.Moderators, Password: Password,
+		Web: cfg.Web.Listen, State: cfg.Path(cfg.Store.DSN),
+	}
+	v.IMAPHost, v.IMAPPort, _ = net.SplitHostPort(ms.IMAPAddr)
+	v.SMTPHost, v.SMTPPort, _ = net.SplitHostPort(ms.SMTPAddr)
+	text, err := tmpl.Welcome(v)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprint(w, "\n"+text)
+	return err
 }
