@@ -49,7 +49,9 @@ func TestMetrics(t *testing.T) {
 			Outcomes: map[string]int64{queue.OutcomeQueued: 7, queue.OutcomeQuarantined: 2},
 			Pending:  5, OldestPending: &oldest, OutboxPending: 3, OutboxRetries: 1, OutboxFailed: 4, OutboxSent: 9, Digests: 6,
 		}},
-		Watcher: func() WatcherStats { return WatcherStats{Reconnects: 2, Connected: true, LastSync: time.Unix(1700000000, 0)} },
+		Watcher: func() WatcherStats {
+			return WatcherStats{Reconnects: 2, Connected: true, LastSync: time.Unix(1700000000, 0)}
+		},
 	}
 	code, body := get(t, s.Handler(), "/metrics")
 	if code != 200 {
