@@ -19,6 +19,9 @@ type Digest struct {
 	// More counts pending items left out of this digest because it is
 	// full; they follow in later digests.
 	More int
+	// Subject is the digest's subject, which the one-tap links of the
+	// HTML part answer with "Re: …"; "" means the rendered subject.
+	Subject string
 }
 
 // DigestItem is one pending comment.
@@ -81,6 +84,17 @@ func (d *Digest) NewItems() int {
 func (s *Set) Digest(d *Digest) (*Rendered, error) {
 	if d == nil {
 		return nil, errors.New("templates: nil digest")
+	}
+	if d.Subject == "" {
+		// The links need the subject the digest is sent with; render it
+		// first, on a copy so the caller's value is left as it was.
+		subject, err := s.execText("digest.subject.tmpl", d)
+		if err != nil {
+			return nil, err
+		}
+		c := *d
+		c.Subject = oneline(subject)
+		d = &c
 	}
 	return s.render("digest", d)
 }
