@@ -1,7 +1,10 @@
 package bench
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"strings"
 
 	"math/rand/v2"
 	"os"
@@ -16,6 +19,7 @@ import (
 	"modbot/internal/config"
 	"modbot/internal/daemon"
 	"modbot/internal/dovecottest"
+	"modbot/mail"
 )
 
 // BenchmarkIdleLatency appends 100 submissions one at a time to a Dovecot
@@ -24,6 +28,20 @@ import (
 // client on the same mailbox in the same run: the server's own
 // notification delay, which no client can beat.
 func BenchmarkIdleLatency(b *testing.B) {
+	idleLatency(b, "submission", nil)
+}
+
+// BenchmarkReplyLatency: the same for moderator replies. 100 comments
+// wait in one digest; each reply ("approve N", typed above the quoted
+// digest) is appended alone, and the clock stops when the decision, the
+// published comment and the commenter's notice have committed.
+func BenchmarkReplyLatency(b *testing.B) {
+	idleLatency(b, "reply", prepareReplies)
+}
+
+// idleLatency appends 100 messages made by next one at a time and times
+// APPEND → outcome committed (kind) against APPEND → EXISTS.
+func idleLatency(b *testing.B, kind string, prepare func(*testing.B, *dovecottest.Server, *daemon.Daemon) func(i int) []byte) {
 	const n = 100
 	dc := dovecottest.Start(b, inbox, "alice@mods.example")
 	dir := b.TempDir()
@@ -41,7 +59,9 @@ func BenchmarkIdleLatency(b *testing.B) {
 	recorded := make(chan time.Time, n)
 	notify := d.Ingester.Arrived
 	d.Ingester.Arrived = func(o string) {
-		recorded <- time.Now()
+		if kind == "submission" && o == "queued" || kind == "reply" && o == "reply" {
+			recorded <- time.Now()
+		}
 		notify(o)
 	}
 	done := make(chan error, 1)
@@ -78,12 +98,19 @@ func BenchmarkIdleLatency(b *testing.B) {
 
 	appender := login(b, dc.IMAPAddr, inbox)
 	defer appender.Close()
-	time.Sleep(time.Second) // let modbot reach IDLE
 	r := rand.New(rand.NewPCG(3, 4))
+	next := func(i int) []byte { return submission(r, 100000+i) }
+	if prepare != nil {
+		next = prepare(b, dc, d)
+		for len(exists) > 0 {
+			<-exists
+		}
+	}
+	time.Sleep(time.Second) // let modbot reach IDLE
 	var floor, modbot []time.Duration
 	b.ResetTimer()
 	for i := 0; i < n; i++ {
-		raw := submission(r, 100000+i)
+		raw := next(i)
 		cmd := appender.Append("INBOX", int64(len(raw)), nil)
 		cmd.Write(raw)
 		cmd.Close()
@@ -122,8 +149,8 @@ func BenchmarkIdleLatency(b *testing.B) {
 	b.ReportMetric(ms(fp), "floor_p95_ms")
 	b.ReportMetric(ms(mm), "modbot_p50_ms")
 	b.ReportMetric(ms(mp), "modbot_p95_ms")
-	b.Logf("APPEND → EXISTS (bare IDLE client): median %v, p95 %v; APPEND → outcome recorded (modbot): median %v, p95 %v; p95 above floor: %v",
-		fm, fp, mm, mp, mp-fp)
+	b.Logf("%s: APPEND → EXISTS (bare IDLE client): median %v, p95 %v; APPEND → outcome recorded (modbot): median %v, p95 %v; p95 above floor: %v",
+		kind, fm, fp, mm, mp, mp-fp)
 	_ = os.Remove(filepath.Join(dir, "modbot.db"))
 }
 
@@ -138,3 +165,31 @@ func pct(d []time.Duration, p int) time.Duration {
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// prepareReplies queues 100 comments, waits for alice's digest of them,
+// and returns replies approving them one by one.
+func prepareReplies(b *testing.B, dc *dovecottest.Server, d *daemon.Daemon) func(i int) []byte {
+	r := rand.New(rand.NewPCG(5, 6))
+	for i := 0; i < 100; i++ {
+		if err := dc.Append(inbox, "INBOX", submission(r, 200000+i)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	msgs, err := dc.Wait(ctx, "alice@mods.example", "INBOX", 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	digest, err := mail.Parse(bytes.NewReader(msgs[0]), nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	quoted := "> " + strings.ReplaceAll(digest.Text, "\n", "\r\n> ")
+	return func(i int) []byte {
+		return []byte(fmt.Sprintf("From: Alice <alice@mods.example>\r\nTo: %s\r\nSubject: Re: %s\r\n"+
+			"Message-ID: <bench-reply-%d@mods.example>\r\nIn-Reply-To: <%s>\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"+
+			"approve %d\r\n\r\nOn Mon, 2 Jan 2026, Bench Forum moderation wrote:\r\n%s\r\n",
+			digest.ReplyTo[0].Addr, digest.Subject, i, digest.MessageID, i+1, quoted))
+	}
+}

@@ -198,6 +198,10 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 		if len(subs) == 0 && len(fbs) == 0 {
 			return nil
 		}
+		decided, err := d.decidedByOthers(ctx, tx, moderator)
+		if err != nil {
+			return err
+		}
 		more := 0
 		if d.MaxItems > 0 && len(subs) > d.MaxItems {
 			more = len(subs) - d.MaxItems
@@ -219,7 +223,7 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 		}
 		view := &templates.Digest{
 			SiteName: d.Site.Name, BaseURL: d.Site.BaseURL, Moderator: moderator,
-			ReplyAddress: d.Site.plus("d-" + token), Generated: now, More: more,
+			ReplyAddress: d.Site.plus("d-" + token), Generated: now, More: more, Decided: decided,
 		}
 		number := 0
 		for _, s := range subs {
@@ -337,4 +341,27 @@ func newToken() (string, error) {
 		return "", fmt.Errorf("token: %w", err)
 	}
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b)), nil
+}
+
+// decidedByOthers lists what other moderators decided since this
+// moderator's last digest, so nobody works on an item already decided.
+func (d *Digester) decidedByOthers(ctx context.Context, tx *sqlx.Tx, moderator string) ([]templates.DecidedItem, error) {
+	var rows []struct {
+		SubmissionID int64     `db:"submission_id"`
+		Action       string    `db:"action"`
+		Moderator    string    `db:"moderator"`
+		CreatedAt    time.Time `db:"created_at"`
+	}
+	err := tx.SelectContext(ctx, &rows, `SELECT submission_id, action, moderator, created_at FROM decisions
+		WHERE moderator <> ? AND undone_at IS NULL AND action <> 'undo'
+		AND created_at >= COALESCE((SELECT MAX(created_at) FROM digests WHERE moderator = ?), '')
+		ORDER BY id`, moderator, moderator)
+	if err != nil {
+		return nil, fmt.Errorf("decided by others: %w", err)
+	}
+	var out []templates.DecidedItem
+	for _, r := range rows {
+		out = append(out, templates.DecidedItem{ID: r.SubmissionID, Action: pastTense[r.Action], Moderator: r.Moderator, When: r.CreatedAt})
+	}
+	return out, nil
 }

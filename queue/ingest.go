@@ -18,6 +18,7 @@ import (
 
 	"modbot/mail"
 	"modbot/queue/precheck"
+	"modbot/templates"
 )
 
 // Outcomes of inbound messages, as recorded in inbound.outcome.
@@ -45,11 +46,23 @@ var outcomeFiling = map[string]mail.Filing{
 // mail.Handler the watcher calls.
 type Ingester struct {
 	Store      *Store
-	Site       mail.SiteAddress
+	Site       Site
 	Moderators []string
 	TokenTTL   time.Duration
 	Prechecks  *precheck.Engine
-	Logger     *slog.Logger
+	// Rules are the site's rules by number, quoted in rejection notices.
+	Rules     map[int]precheck.Rule
+	Templates *templates.Set
+	// UndoGrace is how long a moderator may undo a decision; notices to
+	// commenters about it wait that long.
+	UndoGrace time.Duration
+	// NotifyReceived sends each commenter a "received" notice.
+	NotifyReceived bool
+	// TrustedAuthServID is the authserv-id of the receiving server whose
+	// Authentication-Results are read ("" reads any: a forger can add a
+	// "pass" but not remove the receiver's "fail").
+	TrustedAuthServID string
+	Logger            *slog.Logger
 	// Arrived is called after a message's outcome committed (to wake the
 	// digest scheduler). It must not block.
 	Arrived func(outcome string)
@@ -91,7 +104,7 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 		row.Outcome, row.Reason = OutcomeDuplicate, fmt.Sprintf("same Message-ID and sender as inbound message %d", dup)
 		return in.record(ctx, row, nil)
 	}
-	c := mail.Classify(m, in.Site)
+	c := mail.Classify(m, mail.SiteAddress{Address: in.Site.Address})
 	row := in.inboundRow(f, hash, m, c.Kind)
 	row.Reason = c.Reason
 	switch c.Kind {
@@ -279,7 +292,22 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 				return fmt.Errorf("insert precheck hit: %w", err)
 			}
 		}
-		return nil
+		if !in.NotifyReceived || strings.EqualFold(m.From.Addr, in.Site.Address) {
+			return nil
+		}
+		sub, err := loadSubmission(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		n := in.noticeView("received", sub)
+		for _, h := range hits {
+			n.Hits = append(n.Hits, templates.Hit{Rule: h.Rule, Title: h.Title, Severity: string(h.Severity),
+				Evidence: h.Evidence, Explanation: h.Explanation, Start: h.Start, End: h.End})
+		}
+		if n.ExpectedWait, err = in.Store.expectedWait(ctx, tx); err != nil {
+			return err
+		}
+		return in.enqueueNotice(ctx, tx, n, m.From.Addr, &id, m.MessageID, time.Time{})
 	})
 }
 
@@ -349,7 +377,9 @@ func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message,
 		return in.feedback(ctx, row, m, "digest reply not accepted: "+why)
 	}
 	row.Outcome, row.Reason = OutcomeReply, "authenticated reply from "+m.From.Addr
-	return in.record(ctx, row, nil)
+	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
+		return in.applyReply(ctx, tx, m, c.DigestToken)
+	})
 }
 
 func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token string) string {
@@ -365,6 +395,9 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 	}
 	if !listed {
 		return fmt.Sprintf("%s is not a moderator", from)
+	}
+	if why := mail.AuthFailure(m, in.TrustedAuthServID); why != "" {
+		return why
 	}
 	var d struct {
 		Moderator string    `db:"moderator"`

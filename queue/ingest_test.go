@@ -9,6 +9,7 @@ import (
 
 	"modbot/mail"
 	"modbot/queue/precheck"
+	"modbot/templates"
 )
 
 func newIngester(t *testing.T) (*Ingester, *Store) {
@@ -17,8 +18,13 @@ func newIngester(t *testing.T) (*Ingester, *Store) {
 	if err := s.SyncPosts(context.Background(), []Post{{Slug: "uk-meta-encryption", Title: "UK accuses Meta", Text: "James Cleverly said."}}); err != nil {
 		t.Fatal(err)
 	}
+	tmpl, err := templates.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
 	return &Ingester{
-		Store: s, Site: mail.SiteAddress{Address: "moderator@forum.example"},
+		Templates: tmpl, Rules: precheck.SeedRules(), NotifyReceived: true, UndoGrace: 5 * time.Minute,
+		Store: s, Site: Site{Name: "Test Forum", BaseURL: "http://forum.example", Address: "moderator@forum.example"},
 		Moderators: []string{"alice@mods.example", "bob@mods.example"}, TokenTTL: 14 * 24 * time.Hour,
 		Prechecks: precheck.Default(),
 	}, s

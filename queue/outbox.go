@@ -25,6 +25,9 @@ type outMessage struct {
 	To        string
 	Raw       []byte
 	NotBefore time.Time // zero: now
+	// SubmissionID ties a notice to its comment, so an undo can withdraw
+	// it before it leaves.
+	SubmissionID *int64
 }
 
 // enqueue writes msg to the outbox inside the caller's transaction, so the
@@ -35,8 +38,8 @@ func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, msg outMessage) error 
 	if nb.IsZero() {
 		nb = now
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, msg.Raw, nb, nb, now)
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at, submission_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, msg.Raw, nb, nb, now, msg.SubmissionID)
 	if err != nil {
 		return fmt.Errorf("enqueue %s to %s: %w", msg.Kind, msg.To, err)
 	}

@@ -28,6 +28,7 @@ const usage = `usage: modbot <command> [flags]
 commands:
   run -config FILE   run the daemon
   demo               run a complete demo on loopback (mail servers, daemon, web)
+  reply-check        read a moderator's reply (.eml) on stdin, print the commands modbot reads
   version            print the version
 
 Run "modbot <command> -h" for a command's flags.
@@ -48,6 +49,8 @@ func main() {
 		err = runCmd(ctx, args)
 	case "demo":
 		err = demoCmd(ctx, args)
+	case "reply-check":
+		err = replyCheckCmd(os.Stdin, os.Stdout, args)
 	case "version":
 		fmt.Println("modbot", version)
 	case "-h", "-help", "--help", "help":

@@ -88,6 +88,15 @@ type Moderation struct {
 	// DigestMaxItems caps the comments in one digest; the rest follow in
 	// the next ones, so a backlog never becomes one unreadable mail.
 	DigestMaxItems int `toml:"digest_max_items"`
+	// UndoGrace is how long a moderator may take a decision back; notices
+	// to commenters wait this long before they are sent.
+	UndoGrace Duration `toml:"undo_grace"`
+	// NotifyReceived sends commenters a "received" notice.
+	NotifyReceived *bool `toml:"notify_received"`
+	// TrustedAuthServID names the receiving server whose
+	// Authentication-Results header is believed ("" believes a failure
+	// result from any such header: only a refusal can come of it).
+	TrustedAuthServID string `toml:"trusted_authserv_id"`
 }
 
 // Store is where modbot keeps its state.
@@ -199,6 +208,13 @@ func (c *Config) complete(getenv func(string) string) error {
 	}
 	if c.Moderation.DigestMaxItems == 0 {
 		c.Moderation.DigestMaxItems = 50
+	}
+	if c.Moderation.UndoGrace == 0 {
+		c.Moderation.UndoGrace = Duration(5 * time.Minute)
+	}
+	if c.Moderation.NotifyReceived == nil {
+		t := true
+		c.Moderation.NotifyReceived = &t
 	}
 	if c.Moderation.TokenTTL == 0 {
 		c.Moderation.TokenTTL = Duration(14 * 24 * time.Hour)

@@ -66,10 +66,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		Logger: logger.With("part", "digest"),
 	}
 	d.Ingester = &queue.Ingester{
-		Store: store, Site: mail.SiteAddress{Address: cfg.Site.Address},
+		Store: store, Site: site, Templates: tmpl,
 		Moderators: cfg.Moderation.Moderators, TokenTTL: cfg.Moderation.TokenTTL.D(),
-		Prechecks: precheck.Default(), Logger: logger.With("part", "ingest"),
-		Arrived: func(string) { d.Digester.Notify() },
+		Prechecks: precheck.Default(), Rules: precheck.SeedRules(),
+		UndoGrace: cfg.Moderation.UndoGrace.D(), NotifyReceived: *cfg.Moderation.NotifyReceived,
+		TrustedAuthServID: cfg.Moderation.TrustedAuthServID,
+		Logger:            logger.With("part", "ingest"),
+		// Any outcome may have written mail (a notice, a confirmation).
+		Arrived: func(string) { d.Digester.Notify(); d.Outbox.Notify() },
 	}
 	d.Watcher = mail.NewWatcher(imapConfig(cfg, logger.With("part", "imap")), store, d.Ingester)
 	d.Web = &web.Server{Stats: store, Logger: logger.With("part", "web"), Watcher: func() web.WatcherStats {

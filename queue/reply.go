@@ -1,0 +1,404 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"modbot/mail"
+	"modbot/templates"
+)
+
+// Decision actions, as recorded in decisions.action.
+const (
+	ActionApprove = "approve"
+	ActionReject  = "reject"
+	ActionEdit    = "edit"
+	ActionHold    = "hold"
+	ActionSpam    = "spam"
+	ActionUndo    = "undo"
+)
+
+var actionState = map[string]string{
+	ActionApprove: "approved", ActionReject: "rejected", ActionEdit: "approved", ActionHold: "held", ActionSpam: "spam",
+}
+
+// digestItem is one numbered entry of a digest.
+type digestItem struct {
+	Number       int    `db:"number"`
+	SubmissionID *int64 `db:"submission_id"`
+	FeedbackID   *int64 `db:"feedback_id"`
+}
+
+// replyRun is the work of one authenticated moderator reply: it applies
+// the commands inside the transaction that records the reply, and
+// collects what the confirmation will say.
+type replyRun struct {
+	in        *Ingester
+	ctx       context.Context
+	tx        *sqlx.Tx
+	now       time.Time
+	moderator string
+	msg       *mail.Message
+	digestID  int64
+	digestMsg string
+	items     map[int]digestItem
+	conf      templates.Confirmation
+}
+
+// applyReply reads the moderator's commands from m and applies them. It
+// runs inside the reply's inbound transaction: the decisions, the
+// published comments, the notices and the confirmation commit with the
+// reply's outcome or not at all.
+func (in *Ingester) applyReply(ctx context.Context, tx *sqlx.Tx, m *mail.Message, token string) error {
+	r := &replyRun{in: in, ctx: ctx, tx: tx, now: in.Store.now(), moderator: strings.ToLower(m.From.Addr), msg: m, items: map[int]digestItem{}}
+	if err := tx.QueryRowxContext(ctx, `SELECT id, message_id FROM digests WHERE token = ?`, token).Scan(&r.digestID, &r.digestMsg); err != nil {
+		return fmt.Errorf("digest of token: %w", err)
+	}
+	var items []digestItem
+	if err := tx.SelectContext(ctx, &items, `SELECT number, submission_id, feedback_id FROM digest_items WHERE digest_id = ?`, r.digestID); err != nil {
+		return fmt.Errorf("digest items: %w", err)
+	}
+	for _, it := range items {
+		r.items[it.Number] = it
+	}
+	r.conf = templates.Confirmation{SiteName: in.Site.Name, Moderator: r.moderator, Subject: m.Subject}
+
+	cmds, errs := mail.ParseCommands(mail.ExtractReply(m))
+	for _, e := range errs {
+		r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: e.Raw, Reason: e.Reason})
+	}
+	for _, c := range cmds {
+		if err := r.apply(c); err != nil {
+			return err
+		}
+	}
+	if len(r.conf.Applied) > 0 && in.UndoGrace > 0 {
+		r.conf.GraceUntil = r.now.Add(in.UndoGrace)
+	}
+	return r.confirm()
+}
+
+// apply runs one command, possibly for several items.
+func (r *replyRun) apply(c mail.Command) error {
+	switch c.Verb {
+	case mail.VerbUndo:
+		return r.undo(c)
+	case mail.VerbReply:
+		for _, t := range c.Targets {
+			if err := r.answerFeedback(c, t); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	targets := c.Targets
+	if c.All {
+		targets = nil
+		for n := 1; n <= len(r.items); n++ {
+			if it, ok := r.items[n]; ok && it.SubmissionID != nil {
+				targets = append(targets, mail.Target{Number: n})
+			}
+		}
+	}
+	for _, t := range targets {
+		id, number, why := r.resolve(t)
+		if why != "" {
+			r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw, Reason: why})
+			continue
+		}
+		if err := r.decide(c, id, number); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// resolve turns a target into a submission id: a number of this digest,
+// or a stable id.
+func (r *replyRun) resolve(t mail.Target) (id int64, number int, why string) {
+	if t.ID != 0 {
+		var n int
+		if err := r.tx.GetContext(r.ctx, &n, `SELECT COUNT(*) FROM submissions WHERE id = ?`, t.ID); err != nil || n == 0 {
+			return 0, 0, fmt.Sprintf("there is no comment #%d", t.ID)
+		}
+		for num, it := range r.items {
+			if it.SubmissionID != nil && *it.SubmissionID == t.ID {
+				number = num
+			}
+		}
+		return t.ID, number, ""
+	}
+	it, ok := r.items[t.Number]
+	switch {
+	case !ok:
+		return 0, 0, fmt.Sprintf("this digest has no item %d (it has 1 to %d)", t.Number, len(r.items))
+	case it.SubmissionID == nil:
+		return 0, 0, fmt.Sprintf("item %d is feedback, not a comment: answer it with \"reply %d: …\"", t.Number, t.Number)
+	}
+	return *it.SubmissionID, t.Number, ""
+}
+
+// decide applies one decision to one submission by compare-and-set: it
+// takes effect only if nobody decided the item first.
+func (r *replyRun) decide(c mail.Command, id int64, number int) error {
+	action := string(c.Verb)
+	to := actionState[action]
+	from := []any{"pending", "held"}
+	if action == ActionHold {
+		from = []any{"pending", "pending"}
+	}
+	sub, err := loadSubmission(r.ctx, r.tx, id)
+	if err != nil {
+		return err
+	}
+	res, err := r.tx.ExecContext(r.ctx, `UPDATE submissions SET state = ?, decided_at = ? WHERE id = ? AND state IN (?, ?)`,
+		to, r.now, id, from[0], from[1])
+	if err != nil {
+		return fmt.Errorf("decide #%d: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return r.conflict(action, id, number, sub.State)
+	}
+	rules := make([]string, len(c.Rules))
+	for i, n := range c.Rules {
+		rules[i] = fmt.Sprint(n)
+	}
+	original := ""
+	if action == ActionEdit {
+		original = sub.Body
+	}
+	if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO decisions
+		(submission_id, moderator, action, from_state, to_state, rules, reason, original_body, reply_message_id, created_at, digest_id, item_number)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, r.moderator, action, sub.State, to, strings.Join(rules, ","), c.Reason, original, r.msg.MessageID, r.now, r.digestID, number); err != nil {
+		return fmt.Errorf("record decision on #%d: %w", id, err)
+	}
+	done := templates.ConfirmedItem{Number: number, ID: id, Action: pastTense[action], AuthorName: sub.AuthorName,
+		PostTitle: sub.PostTitle, Rules: c.Rules, Reason: c.Reason}
+	r.conf.Applied = append(r.conf.Applied, done)
+
+	notBefore := r.now.Add(r.in.UndoGrace)
+	switch action {
+	case ActionApprove, ActionEdit:
+		body := sub.Body
+		if action == ActionEdit {
+			body = c.Text
+		}
+		res, err := r.tx.ExecContext(r.ctx, `INSERT INTO comments (submission_id, post_slug, parent_id, author_name, body, published_at)
+			VALUES (?, ?, ?, ?, ?, ?)`, id, sub.PostSlug, sub.ParentID, sub.AuthorName, body, r.now)
+		if err != nil {
+			return fmt.Errorf("publish #%d: %w", id, err)
+		}
+		commentID, err := res.LastInsertId()
+		if err != nil {
+			return err
+		}
+		n := r.in.noticeView("approved", sub)
+		n.Body, n.Edited = body, action == ActionEdit
+		n.CommentURL = r.in.Site.commentURL(sub.PostSlug, commentID)
+		return r.in.enqueueNotice(r.ctx, r.tx, n, sub.AuthorEmail, &id, sub.MessageID, notBefore)
+	case ActionReject:
+		n := r.in.noticeView("rejected", sub)
+		n.Reason = c.Reason
+		for _, rule := range c.Rules {
+			if text, ok := r.in.Rules[rule]; ok {
+				n.Rules = append(n.Rules, templates.Rule{Number: rule, Title: text.Title, Text: text.Text})
+			} else {
+				n.Rules = append(n.Rules, templates.Rule{Number: rule})
+			}
+		}
+		return r.in.enqueueNotice(r.ctx, r.tx, n, sub.AuthorEmail, &id, sub.MessageID, notBefore)
+	}
+	// hold: nothing to tell yet; spam: never answered.
+	return nil
+}
+
+var pastTense = map[string]string{
+	ActionApprove: "approved", ActionReject: "rejected", ActionEdit: "edited",
+	ActionHold: "held", ActionSpam: "spam", ActionUndo: "undone",
+}
+
+// conflict reports a decision that came second.
+func (r *replyRun) conflict(action string, id int64, number int, state string) error {
+	var first struct {
+		Moderator string    `db:"moderator"`
+		Action    string    `db:"action"`
+		CreatedAt time.Time `db:"created_at"`
+	}
+	err := r.tx.GetContext(r.ctx, &first, `SELECT moderator, action, created_at FROM decisions
+		WHERE submission_id = ? AND undone_at IS NULL AND action <> 'undo' ORDER BY id DESC LIMIT 1`, id)
+	item := templates.ConflictItem{Number: number, ID: id, Action: action, DecidedAction: state}
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return fmt.Errorf("who decided #%d: %w", id, err)
+	default:
+		item.DecidedBy, item.DecidedAction, item.DecidedAt = first.Moderator, pastTense[first.Action], first.CreatedAt
+	}
+	r.conf.Conflicts = append(r.conf.Conflicts, item)
+	return nil
+}
+
+// undo takes back this moderator's decisions within the grace period:
+// those of their last reply, or the last one on one comment.
+func (r *replyRun) undo(c mail.Command) error {
+	since := r.now.Add(-r.in.UndoGrace)
+	type decision struct {
+		ID           int64     `db:"id"`
+		SubmissionID int64     `db:"submission_id"`
+		Action       string    `db:"action"`
+		FromState    string    `db:"from_state"`
+		ToState      string    `db:"to_state"`
+		ItemNumber   *int      `db:"item_number"`
+		CreatedAt    time.Time `db:"created_at"`
+	}
+	var ds []decision
+	var err error
+	if len(c.Targets) == 0 {
+		err = r.tx.SelectContext(r.ctx, &ds, `SELECT id, submission_id, action, from_state, to_state, item_number, created_at FROM decisions
+			WHERE moderator = ? AND undone_at IS NULL AND action <> 'undo' AND reply_message_id = (
+				SELECT reply_message_id FROM decisions WHERE moderator = ? AND undone_at IS NULL AND action <> 'undo'
+					AND reply_message_id <> ? ORDER BY id DESC LIMIT 1)
+			ORDER BY id`, r.moderator, r.moderator, r.msg.MessageID)
+	} else {
+		for _, t := range c.Targets {
+			id, _, why := r.resolve(t)
+			if why != "" {
+				r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw, Reason: why})
+				continue
+			}
+			var d []decision
+			if err = r.tx.SelectContext(r.ctx, &d, `SELECT id, submission_id, action, from_state, to_state, item_number, created_at FROM decisions
+				WHERE moderator = ? AND submission_id = ? AND undone_at IS NULL AND action <> 'undo' ORDER BY id DESC LIMIT 1`,
+				r.moderator, id); err != nil {
+				break
+			}
+			if len(d) == 0 {
+				r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw, Reason: fmt.Sprintf("you have made no decision on #%d to undo", id)})
+			}
+			ds = append(ds, d...)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("decisions to undo: %w", err)
+	}
+	if len(ds) == 0 && len(c.Targets) == 0 {
+		r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw, Reason: "you have no decision left to undo"})
+	}
+	for _, d := range ds {
+		if d.CreatedAt.Before(since) {
+			r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw, Reason: fmt.Sprintf(
+				"too late to undo #%d: it was %s at %s, and decisions can be undone for %s", d.SubmissionID, pastTense[d.Action],
+				d.CreatedAt.Format("15:04 MST"), r.in.UndoGrace)})
+			continue
+		}
+		res, err := r.tx.ExecContext(r.ctx, `UPDATE submissions SET state = ?, decided_at = NULL WHERE id = ? AND state = ?`,
+			d.FromState, d.SubmissionID, d.ToState)
+		if err != nil {
+			return fmt.Errorf("undo #%d: %w", d.SubmissionID, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw, Reason: fmt.Sprintf("#%d changed since; nothing undone", d.SubmissionID)})
+			continue
+		}
+		// Withdraw the comment and the commenter's notice, which is
+		// still waiting out the grace period.
+		for _, q := range []string{
+			`DELETE FROM comments WHERE submission_id = ?`,
+			`DELETE FROM outbox WHERE submission_id = ? AND kind = 'notice' AND state = 'pending' AND not_before > created_at`,
+			`UPDATE decisions SET undone_at = ? WHERE id = ?`,
+		} {
+			args := []any{d.SubmissionID}
+			if strings.HasPrefix(q, "UPDATE decisions") {
+				args = []any{r.now, d.ID}
+			}
+			if _, err := r.tx.ExecContext(r.ctx, q, args...); err != nil {
+				return fmt.Errorf("undo #%d: %w", d.SubmissionID, err)
+			}
+		}
+		if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO decisions
+			(submission_id, moderator, action, from_state, to_state, reason, reply_message_id, created_at, digest_id)
+			VALUES (?, ?, 'undo', ?, ?, ?, ?, ?, ?)`, d.SubmissionID, r.moderator, d.ToState, d.FromState,
+			fmt.Sprintf("undid decision %d (%s)", d.ID, d.Action), r.msg.MessageID, r.now, r.digestID); err != nil {
+			return fmt.Errorf("record undo of #%d: %w", d.SubmissionID, err)
+		}
+		sub, err := loadSubmission(r.ctx, r.tx, d.SubmissionID)
+		if err != nil {
+			return err
+		}
+		num := 0
+		if d.ItemNumber != nil {
+			num = *d.ItemNumber
+		}
+		r.conf.Undone = append(r.conf.Undone, templates.ConfirmedItem{Number: num, ID: d.SubmissionID,
+			Action: pastTense[d.Action], AuthorName: sub.AuthorName, PostTitle: sub.PostTitle})
+	}
+	return nil
+}
+
+// answerFeedback mails a moderator's answer to the sender of a feedback
+// item, threaded to their message.
+func (r *replyRun) answerFeedback(c mail.Command, t mail.Target) error {
+	it, ok := r.items[t.Number]
+	if t.ID != 0 || !ok || it.FeedbackID == nil {
+		r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw,
+			Reason: fmt.Sprintf("item %d of this digest is not a feedback message", t.Number)})
+		return nil
+	}
+	var fb struct {
+		FromName  string `db:"from_name"`
+		FromAddr  string `db:"from_addr"`
+		Subject   string `db:"subject"`
+		Body      string `db:"body"`
+		MessageID string `db:"message_id"`
+	}
+	if err := r.tx.GetContext(r.ctx, &fb, `SELECT from_name, from_addr, subject, body, message_id FROM feedback WHERE id = ?`, *it.FeedbackID); err != nil {
+		return fmt.Errorf("feedback %d: %w", *it.FeedbackID, err)
+	}
+	if fb.FromAddr == "" {
+		r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw, Reason: fmt.Sprintf("item %d has no sender address to answer", t.Number)})
+		return nil
+	}
+	n := &templates.Notice{Kind: "reply", SiteName: r.in.Site.Name, BaseURL: r.in.Site.BaseURL, AuthorName: fb.FromName,
+		ReplyText: c.Text, QuotedText: fb.Body, Subject: fb.Subject}
+	if err := r.in.enqueueNotice(r.ctx, r.tx, n, fb.FromAddr, nil, fb.MessageID, time.Time{}); err != nil {
+		return err
+	}
+	if _, err := r.tx.ExecContext(r.ctx, `UPDATE feedback SET answered_at = ? WHERE id = ?`, r.now, *it.FeedbackID); err != nil {
+		return fmt.Errorf("mark feedback answered: %w", err)
+	}
+	r.conf.Applied = append(r.conf.Applied, templates.ConfirmedItem{Number: t.Number, Action: "replied", AuthorName: fb.FromName})
+	return nil
+}
+
+// confirm mails the moderator what their reply did, threaded to it.
+func (r *replyRun) confirm() error {
+	rendered, err := r.in.Templates.Confirmation(&r.conf)
+	if err != nil {
+		return fmt.Errorf("render confirmation: %w", err)
+	}
+	msgID := mail.NewMessageID("confirm", r.in.Site.domain())
+	out := &mail.Outgoing{
+		From:          mail.Address{Name: r.in.Site.Name + " moderation", Addr: r.in.Site.Address},
+		To:            []mail.Address{{Addr: r.moderator}},
+		Subject:       rendered.Subject,
+		MessageID:     msgID,
+		InReplyTo:     r.msg.MessageID,
+		References:    []string{r.digestMsg, r.msg.MessageID},
+		Date:          r.now,
+		AutoSubmitted: "auto-replied",
+		Text:          rendered.Text,
+		HTML:          rendered.HTML,
+	}
+	raw, err := out.Bytes()
+	if err != nil {
+		return fmt.Errorf("compose confirmation: %w", err)
+	}
+	return r.in.Store.enqueue(r.ctx, r.tx, outMessage{Kind: "confirmation", MessageID: msgID, From: r.in.Site.Address, To: r.moderator, Raw: raw})
+}
