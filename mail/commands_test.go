@@ -21,9 +21,9 @@ func replyOf(lines ...string) Reply {
 	return r
 }
 
-// normalised returns the commands one target a line, and the errors'
+// cmdNormalised returns the commands one target a line, and the errors'
 // reasons, as reply-check shows them.
-func normalised(cmds []Command, errs []CommandError) []string {
+func cmdNormalised(cmds []Command, errs []CommandError) []string {
 	var out []string
 	for _, c := range cmds {
 		for _, e := range c.Expand() {
@@ -95,9 +95,9 @@ func TestParseCommands(t *testing.T) {
 		{"undo number", []string{"undo 3"}, []string{"undo 3"}},
 
 		// normalised forms read back
-		{"normalised reject", []string{`reject 2 rule=3 rule=12 reason="note"`}, []string{`reject 2 rule=3 rule=12 reason="note"`}},
-		{"normalised edit", []string{`edit 5 text="a\nb \"c\""`}, []string{`edit 5 text="a\nb \"c\""`}},
-		{"normalised approve reason", []string{`approve 3 reason="ok"`}, []string{`approve 3 reason="ok"`}},
+		{"cmdNormalised reject", []string{`reject 2 rule=3 rule=12 reason="note"`}, []string{`reject 2 rule=3 rule=12 reason="note"`}},
+		{"cmdNormalised edit", []string{`edit 5 text="a\nb \"c\""`}, []string{`edit 5 text="a\nb \"c\""`}},
+		{"cmdNormalised approve reason", []string{`approve 3 reason="ok"`}, []string{`approve 3 reason="ok"`}},
 
 		// under an interleaved item
 		{"bare approve under item", []string{"3| approve"}, []string{"approve 3"}},
@@ -151,7 +151,7 @@ func TestParseCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := normalised(ParseCommands(replyOf(tt.lines...)))
+			got := cmdNormalised(ParseCommands(replyOf(tt.lines...)))
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("ParseCommands(%q)\n got %q\nwant %q", tt.lines, got, tt.want)
 			}

@@ -36,13 +36,14 @@ type ReplyLine struct {
 // when there is no plain part or it is an empty stub, and then the HTML
 // quoting elements of Gmail, Apple Mail, Thunderbird, Outlook, Yahoo and
 // ProtonMail mark the quote. Dropped are: lines quoted with ">" at any
-// depth, attribution lines ("On <date>, <name> wrote:" and its
-// translations), everything from an original-message separator or
-// Outlook's "From: … Sent: …" block on (Outlook quotes without marks),
-// everything from the first line of modbot's digest quoted without marks
-// on, the "-- " signature and everything after it, and one-line phone
-// signatures ("Sent from my iPhone"). Own lines between quoted ones are
-// kept, with the number of the digest item quoted above them.
+// depth and the attribution above them ("On <date>, <name> wrote:" and
+// its translations); everything from an original-message separator, a
+// rule line, Outlook's "From: … Sent: …" block or an attribution above
+// unmarked text on (such quotes have no marks); everything from the first
+// line of modbot's own digest or confirmation quoted without marks on;
+// the "-- " signature and everything after it; paragraphs of one-line
+// phone signatures ("Sent from my iPhone"). Own lines between quoted ones
+// are kept, with the number of the digest item quoted above them.
 //
 // ExtractReply never fails: HTML it cannot read (nested deeper than 512
 // elements) gives an empty Reply, which holds no commands.
@@ -146,19 +147,20 @@ func quoteDepth(s string) (depth int, rest string) {
 type classifier struct {
 	lines []rline
 	clean []string // each line as replyClean leaves it
+	kinds []int8   // each line's header field kind, -1 until known
 	opts  extractOptions
 
 	out      []ReplyLine
 	item     int  // digest item quoted above the current position
 	feedback bool // in the quoted digest's feedback section
-	ownSeen  bool // an own non-blank line was kept
 	gap      bool // quoted or dropped lines since the last kept line
 }
 
 func classifyReply(lines []rline, opts extractOptions) Reply {
-	c := &classifier{lines: lines, opts: opts, clean: make([]string, len(lines))}
+	c := &classifier{lines: lines, opts: opts, clean: make([]string, len(lines)), kinds: make([]int8, len(lines))}
 	for i, l := range lines {
 		c.clean[i] = replyClean(l.text)
+		c.kinds[i] = -1
 	}
 	c.run()
 	out := c.out
@@ -215,14 +217,10 @@ func (c *classifier) run() {
 		if !fence && isRuleLine(s) {
 			return
 		}
-		if forward, ok := separator(s); ok {
-			if forward && !c.ownSeen {
-				// A message that starts with a forwarded one: keep
-				// the forwarded text, drop its header.
-				i = c.skipHeaderBlock(i + 1)
-				c.gap = true
-				continue
-			}
+		if separator(s) {
+			// An original or forwarded message, even with nothing
+			// typed above it: forwarded text is not what the sender
+			// typed.
 			return
 		}
 		if c.headerBlock(i) > i {
@@ -255,7 +253,6 @@ func (c *classifier) keep(i int) {
 		c.out = append(c.out, ReplyLine{Item: c.item})
 	}
 	c.gap = false
-	c.ownSeen = true
 	c.out = append(c.out, ReplyLine{Text: strings.TrimRight(c.lines[i].text, " \t\u00a0"), Item: c.item})
 }
 
@@ -376,22 +373,26 @@ func (c *classifier) laterAttribution(from, end int) bool {
 	return false
 }
 
+// maxHeaderBlock bounds the lines a header block may have, and so the work
+// of looking for one at every line.
+const maxHeaderBlock = 24
+
 // headerBlock returns the end of the header block (exclusive) that
 // starts at line i: at least three lines of header fields naming the
 // sender and two of date, recipient and subject, as Outlook writes above
 // its quote. It returns i when there is none.
 func (c *classifier) headerBlock(i int) int {
-	if headerFieldKind(c.clean[i]) == 0 {
+	if c.fieldKind(i) == 0 {
 		return i
 	}
-	kinds := map[int]bool{}
+	var kinds [hdrSubject + 1]bool
 	end, cont := i, 0
-	for j := i; j < len(c.lines) && c.lines[j].depth == 0; j++ {
+	for j := i; j < len(c.lines) && j < i+maxHeaderBlock && c.lines[j].depth == 0; j++ {
 		s := c.clean[j]
 		if s == "" {
 			break
 		}
-		if k := headerFieldKind(s); k != 0 {
+		if k := c.fieldKind(j); k != 0 {
 			kinds[k] = true
 			end, cont = j+1, 0
 			continue
@@ -413,23 +414,12 @@ func (c *classifier) headerBlock(i int) int {
 	return end
 }
 
-// skipHeaderBlock returns the first line after the header block of a
-// forwarded message that starts at or after line i.
-func (c *classifier) skipHeaderBlock(i int) int {
-	for i < len(c.lines) && c.clean[i] == "" {
-		i++
+// fieldKind is the header field kind line i starts with, or 0.
+func (c *classifier) fieldKind(i int) int {
+	if c.kinds[i] < 0 {
+		c.kinds[i] = int8(headerFieldKind(c.clean[i]))
 	}
-	if i >= len(c.lines) {
-		return i
-	}
-	if end := c.headerBlock(i); end > i {
-		return end
-	}
-	// Fewer fields than a reply header has: skip the field lines.
-	for i < len(c.lines) && headerFieldKind(c.clean[i]) != 0 {
-		i++
-	}
-	return i
+	return int(c.kinds[i])
 }
 
 // dropSignatures removes paragraphs made only of one-line signatures

@@ -41,7 +41,7 @@ func FuzzExtractReply(f *testing.F) {
 				continue
 			}
 			if r.FromHTML {
-				if !isSubsequence(withoutSpace(l.Text), htmlText) {
+				if !replyIsSubsequence(replyWithoutSpace(l.Text), htmlText) {
 					t.Fatalf("own line %q is not text of the HTML", l.Text)
 				}
 			} else if !strings.Contains(m.Text, l.Text) {
@@ -73,7 +73,7 @@ func htmlTextContent(src string) string {
 	var walk func(*html.Node)
 	walk = func(n *html.Node) {
 		if n.Type == html.TextNode {
-			b.WriteString(withoutSpace(n.Data))
+			b.WriteString(replyWithoutSpace(n.Data))
 		}
 		for c := n.FirstChild; c != nil; c = c.NextSibling {
 			walk(c)
@@ -83,7 +83,7 @@ func htmlTextContent(src string) string {
 	return b.String()
 }
 
-func withoutSpace(s string) string {
+func replyWithoutSpace(s string) string {
 	return strings.Map(func(r rune) rune {
 		if unicode.IsSpace(r) {
 			return -1
@@ -92,8 +92,8 @@ func withoutSpace(s string) string {
 	}, s)
 }
 
-// isSubsequence reports whether the runes of s appear in t in order.
-func isSubsequence(s, t string) bool {
+// replyIsSubsequence reports whether the runes of s appear in t in order.
+func replyIsSubsequence(s, t string) bool {
 	for _, r := range s {
 		i := strings.IndexRune(t, r)
 		if i < 0 {

@@ -71,9 +71,8 @@ var separatorRE = regexp.MustCompile(`(?i)^[*_]*-{2,}\s*(` +
 	`oorspronkelijk bericht|origineel bericht|oorspronkelijk e-mailbericht|` +
 	`messaggio originale|mensagem original|originalmeddelande|opprinnelig melding|` +
 	`oprindelig meddelelse|alkuperäinen viesti|původní zpráva|oryginalna wiadomość|` +
-	`исходное сообщение|` +
-	`(forwarded message)|(weitergeleitete nachricht)|(message transféré)|` +
-	`(mensaje reenviado)|(doorgestuurd bericht)|(messaggio inoltrato)|(mensagem encaminhada)` +
+	`исходное сообщение|forwarded message|weitergeleitete nachricht|message transféré|` +
+	`mensaje reenviado|doorgestuurd bericht|messaggio inoltrato|mensagem encaminhada` +
 	`)\s*-{2,}[*_]*$`)
 
 // forwardIntroRE matches Apple Mail's line above a forwarded message.
@@ -81,21 +80,9 @@ var forwardIntroRE = regexp.MustCompile(`(?i)^(begin forwarded message|anfang de
 	`début du message réexpédié|début du message transféré|inicio del mensaje reenviado|` +
 	`begin doorgestuurd bericht|begin van doorgestuurd bericht|inizio messaggio inoltrato)\s*:$`)
 
-// separator reports whether s introduces a quoted or forwarded message;
-// forward is true for a forwarded one.
-func separator(s string) (forward, ok bool) {
-	if m := separatorRE.FindStringSubmatch(s); m != nil {
-		for _, g := range m[2:] {
-			if g != "" {
-				return true, true
-			}
-		}
-		return false, true
-	}
-	if forwardIntroRE.MatchString(s) {
-		return true, true
-	}
-	return false, false
+// separator reports whether s introduces a quoted or forwarded message.
+func separator(s string) bool {
+	return separatorRE.MatchString(s) || forwardIntroRE.MatchString(s)
 }
 
 // Header field kinds in the block Outlook and others write above an
@@ -299,16 +286,17 @@ func isSignatureLine(s string) bool {
 	}
 	// Markdown links, as some programs write them in the plain part:
 	// "Get [Outlook for Android](https://aka.ms/…)".
-	s = strings.NewReplacer("[", "", "]", "").Replace(s)
+	s = markdownBrackets.Replace(s)
 	return signatureRE.MatchString(s)
 }
+
+var markdownBrackets = strings.NewReplacer("[", "", "]", "")
 
 // Lines of modbot's mail to moderators (templates/digest.txt.tmpl, the
 // digest's HTML part as text, templates/confirmation.txt.tmpl) that no
 // moderator types: a reply that carries them without quote marks quotes
 // that mail unmarked, and everything from the first of them on is quote.
 var digestMarkerRE = regexp.MustCompile(`^(` +
-	`.+: \d+ comments? (waiting for moderation|to moderate$)|` +
 	`\d+ feedback messages? for the moderators\.|` +
 	`To decide, reply to this mail|` +
 	`Reply to this mail\. Write each command on its own line|` +
@@ -327,8 +315,12 @@ var digestMarkerRE = regexp.MustCompile(`^(` +
 	`(Applied|Undone|Not applied, already decided|Not understood or not applicable):$|` +
 	`Reply "undo" before |Write each command on its own line|` +
 	`approve 1 3\s+reject 2 rule 11|edit 5: <text>|undo\s+reply 8: <text>|` +
-	`The numbers are the item numbers in the digest\.|.+ moderation, sent to \S+ only\.$` +
+	`The numbers are the item numbers in the digest\.` +
 	`)`)
+
+// digestTitleRE matches the first line of a digest and the last line of
+// a confirmation; they start with the site's name.
+var digestTitleRE = regexp.MustCompile(`^.+: \d+ comments? (waiting for moderation|to moderate$)|^.+ moderation, sent to \S+ only\.$`)
 
 // digestIndentedRE matches the indented lines of a digest item: the
 // comment quoted with "   | " and the item's fields.
@@ -339,7 +331,11 @@ var digestIndentedRE = regexp.MustCompile(`^ {2,}(\| |\|$|(Post|From|Received|Re
 // isDigestLine reports a line of modbot's digest; clean is the line as
 // replyClean leaves it, raw keeps its indentation.
 func isDigestLine(clean, raw string) bool {
-	return digestMarkerRE.MatchString(clean) || digestIndentedRE.MatchString(raw)
+	if digestMarkerRE.MatchString(clean) || strings.HasPrefix(raw, "  ") && digestIndentedRE.MatchString(raw) {
+		return true
+	}
+	return (strings.Contains(clean, " comment") || strings.Contains(clean, " moderation, sent to ")) &&
+		digestTitleRE.MatchString(clean)
 }
 
 // Quoted digest lines that tell ExtractReply which item an interleaved

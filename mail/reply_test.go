@@ -102,9 +102,9 @@ func TestReplyNeverReadsTheDigest(t *testing.T) {
 	}
 }
 
-func textMsg(s string) *Message { return &Message{Text: s} }
+func replyTextMsg(s string) *Message { return &Message{Text: s} }
 
-func ownText(m *Message) string { return ExtractReply(m).Text }
+func replyOwnText(m *Message) string { return ExtractReply(m).Text }
 
 func TestExtractReplyText(t *testing.T) {
 	tests := []struct {
@@ -144,6 +144,13 @@ func TestExtractReplyText(t *testing.T) {
 		{"proton", "approve 1\n------- Original Message -------\napprove all", "approve 1"},
 		{"underscore rule", "approve 1\n________________________________\napprove all", "approve 1"},
 		{"forwarded", "approve 1\n---------- Forwarded message ---------\nFrom: x\napprove all", "approve 1"},
+		{"supercite", "approve 1\nJD> approve all\nhold 2", "approve 1\n\nhold 2"},
+		{"zoho", "approve 1\n\n---- On Thu, 07 Dec 2023 16:00:00 +0100 Forum<m@forum.example> wrote ----\n\napprove all", "approve 1"},
+		{"old gmail date", "approve 1\n\n2023/12/7 Forum <m@forum.example>\n\n| approve all", "approve 1"},
+		{"mutt star attribution", "approve 1\n* Forum <m@forum.example> [231207 15:00]:\n> approve all", "approve 1"},
+		{"attribution at the top above unmarked text", "On Thu, Dec 7, 2023 at 4:08 PM, Forum <m@forum.example> wrote:\n\napprove all", ""},
+		{"forward with nothing typed", "---------- Forwarded message ---------\nFrom: F\nDate: today\nSubject: s\nTo: m\n\napprove 1", ""},
+		{"apple forward", "approve 1\n\nBegin forwarded message:\n\nFrom: F\napprove all", "approve 1"},
 		{"signature delimiter", "approve 1\n-- \nAlice\napprove all", "approve 1"},
 		{"signature delimiter without space", "approve 1\n--\nAlice\napprove all", "approve 1"},
 		{"iphone", "approve 1\n\nSent from my iPhone", "approve 1"},
@@ -165,7 +172,7 @@ func TestExtractReplyText(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ownText(textMsg(tt.in)); got != tt.want {
+			if got := replyOwnText(replyTextMsg(tt.in)); got != tt.want {
 				t.Errorf("own text of\n%s\n--- got:\n%s\n--- want:\n%s", tt.in, got, tt.want)
 			}
 		})
@@ -190,12 +197,12 @@ func TestExtractReplyUnmarkedDigest(t *testing.T) {
 		name string
 		m    *Message
 	}{
-		{"text digest", textMsg("hold 2\n\n" + string(txt))},
-		{"text digest, no blank line", textMsg("hold 2\n" + string(txt))},
-		{"text digest after outlook header", textMsg("hold 2\n\n" + outlook + string(txt))},
-		{"text digest after attribution", textMsg("hold 2\n\nOn Thu, Dec 7, 2023, Forum <m@forum.example> wrote:\n\n" + string(txt))},
-		{"html digest as text", textMsg("hold 2\n\n" + htmlText)},
-		{"html digest as text, indented", textMsg("hold 2\n\n" + regexp.MustCompile(`(?m)^`).ReplaceAllString(htmlText, "  "))},
+		{"text digest", replyTextMsg("hold 2\n\n" + string(txt))},
+		{"text digest, no blank line", replyTextMsg("hold 2\n" + string(txt))},
+		{"text digest after outlook header", replyTextMsg("hold 2\n\n" + outlook + string(txt))},
+		{"text digest after attribution", replyTextMsg("hold 2\n\nOn Thu, Dec 7, 2023, Forum <m@forum.example> wrote:\n\n" + string(txt))},
+		{"html digest as text", replyTextMsg("hold 2\n\n" + htmlText)},
+		{"html digest as text, indented", replyTextMsg("hold 2\n\n" + regexp.MustCompile(`(?m)^`).ReplaceAllString(htmlText, "  "))},
 		{"html digest", &Message{HTML: "<div>hold 2</div>" + string(h), HTMLOnly: true}},
 		{"html digest in outlook", &Message{HTML: `<div>hold 2</div><div id="appendonsend"></div><hr><div id="divRplyFwdMsg"><b>From:</b> x</div>` + string(h), HTMLOnly: true}},
 	}
@@ -212,20 +219,20 @@ func TestExtractReplyUnmarkedDigest(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		for _, m := range []*Message{textMsg("undo\n\n" + outlook + string(conf)), textMsg("undo\n\n" + string(conf))} {
+		for _, m := range []*Message{replyTextMsg("undo\n\n" + outlook + string(conf)), replyTextMsg("undo\n\n" + string(conf))} {
 			if r := ExtractReply(m); r.Text != "undo" {
 				t.Errorf("own text of a reply to %s:\n%s", name, r.Text)
 			}
 		}
-		if r := ExtractReply(textMsg("On Thu, Dec 7, 2023 at 4:08 PM +0100, Forum <m@forum.example> wrote:\n\n" + string(conf))); r.Text != "" {
+		if r := ExtractReply(replyTextMsg("On Thu, Dec 7, 2023 at 4:08 PM +0100, Forum <m@forum.example> wrote:\n\n" + string(conf))); r.Text != "" {
 			t.Errorf("own text of a bare %s:\n%s", name, r.Text)
 		}
 	}
 	// A moderator who typed nothing: nothing is read, whatever the
 	// digest's comments and examples say.
-	for _, m := range []*Message{textMsg(string(txt)), textMsg(outlook + string(txt)), textMsg(htmlText),
-		textMsg("On Thu, Dec 7, 2023 at 4:08 PM +0100, Forum <m@forum.example> wrote:\n\n" + string(txt)),
-		textMsg("---------- Forwarded message ---------\n" + outlook + htmlText),
+	for _, m := range []*Message{replyTextMsg(string(txt)), replyTextMsg(outlook + string(txt)), replyTextMsg(htmlText),
+		replyTextMsg("On Thu, Dec 7, 2023 at 4:08 PM +0100, Forum <m@forum.example> wrote:\n\n" + string(txt)),
+		replyTextMsg("---------- Forwarded message ---------\n" + outlook + htmlText),
 		{HTML: string(h), HTMLOnly: true}} {
 		if r := ExtractReply(m); r.Text != "" {
 			t.Errorf("own text of a bare digest:\n%s", r.Text)
@@ -250,7 +257,7 @@ func TestExtractReplyItems(t *testing.T) {
 		b.WriteString("> " + l + "\n")
 	}
 	b.WriteString("bottom\n")
-	r := ExtractReply(textMsg(b.String()))
+	r := ExtractReply(replyTextMsg(b.String()))
 	var got []int
 	for _, l := range r.Lines {
 		if l.Text != "" {
@@ -260,7 +267,7 @@ func TestExtractReplyItems(t *testing.T) {
 	// top, after the header, after items 1-4, after feedback item 5,
 	// after the decided section, bottom.
 	want := []int{0, 0, 1, 2, 3, 4, 5, 0, 0}
-	if !equalInts(got, want) {
+	if !replyEqualInts(got, want) {
 		t.Errorf("items of own lines = %v, want %v\n%s", got, want, r.Text)
 	}
 
@@ -289,12 +296,12 @@ func TestExtractReplyItems(t *testing.T) {
 		}
 	}
 	want = []int{0, 0, 1, 2, 3, 4, 5, 0, 0}
-	if !equalInts(got, want) {
+	if !replyEqualInts(got, want) {
 		t.Errorf("HTML: items of own lines = %v, want %v\n%s", got, want, r.Text)
 	}
 }
 
-func equalInts(a, b []int) bool {
+func replyEqualInts(a, b []int) bool {
 	if len(a) != len(b) {
 		return false
 	}

@@ -26,19 +26,6 @@ func replyCheckCmd(in io.Reader, out io.Writer, args []string) error {
 	if *showText {
 		fmt.Fprintf(out, "--- own text ---\n%s\n--- commands ---\n", reply.Text)
 	}
-	cmds, errs := mail.ParseCommands(reply)
-	n := 0
-	for _, c := range cmds {
-		for _, e := range c.Expand() {
-			fmt.Fprintln(out, e.String())
-			n++
-		}
-	}
-	if n == 0 {
-		fmt.Fprintln(out, "none")
-	}
-	for _, e := range errs {
-		fmt.Fprintf(out, "error: line %q: %s\n", e.Raw, e.Reason)
-	}
-	return nil
+	_, err = io.WriteString(out, mail.FormatCommands(mail.ParseCommands(reply)))
+	return err
 }
