@@ -45,6 +45,9 @@ func Classify(m *Message, site SiteAddress) Classification {
 	if token := digestToken(m, local, domain); token != "" {
 		return Classification{Kind: KindReply, Reason: "digest reply", DigestToken: token}
 	}
+	if token := unsubscribeToken(m, local, domain); token != "" {
+		return Classification{Kind: KindUnsubscribe, Reason: "unsubscribe by mail (List-Unsubscribe)", UnsubscribeToken: token}
+	}
 	if !validFrom(m.From) {
 		return Classification{Kind: KindMalformed, Reason: "no From address"}
 	}
@@ -198,9 +201,24 @@ func digestToken(m *Message, local, domain string) string {
 	return ""
 }
 
+// unsubscribeToken reads moderator+u-<token>@, the mailto address of
+// every notice's List-Unsubscribe.
+func unsubscribeToken(m *Message, local, domain string) string {
+	for _, d := range plusDetails(m, local, domain) {
+		if len(d) > 2 && strings.EqualFold(d[:2], "u-") && digestTokenRE.MatchString(d[2:]) {
+			return strings.ToLower(d[2:])
+		}
+	}
+	return ""
+}
+
+// reservedSlug reports plus details modbot uses itself: d- (digest
+// replies) and u- (unsubscribe).
+func reservedSlug(s string) bool { return strings.HasPrefix(s, "d-") || strings.HasPrefix(s, "u-") }
+
 func plusSlug(m *Message, local, domain string) string {
 	for _, d := range plusDetails(m, local, domain) {
-		if s := strings.ToLower(d); slugRE.MatchString(s) && !strings.HasPrefix(s, "d-") {
+		if s := strings.ToLower(d); slugRE.MatchString(s) && !reservedSlug(s) {
 			return s
 		}
 	}
@@ -208,7 +226,7 @@ func plusSlug(m *Message, local, domain string) string {
 }
 
 func headerSlug(m *Message) string {
-	if s := strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Post"))); slugRE.MatchString(s) && !strings.HasPrefix(s, "d-") {
+	if s := strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Post"))); slugRE.MatchString(s) && !reservedSlug(s) {
 		return s
 	}
 	return ""

@@ -75,6 +75,9 @@ const (
 	KindFeedback   Kind = "feedback"   // anything else a person wrote to the moderators
 	KindAuto       Kind = "auto"       // auto-reply, bounce, list mail: never answered
 	KindMalformed  Kind = "malformed"  // could not be parsed
+	// KindUnsubscribe is mail to moderator+u-<token>@: a notice's
+	// List-Unsubscribe mailto.
+	KindUnsubscribe Kind = "unsubscribe"
 )
 
 // PostVia says how a submission named its post.
@@ -101,6 +104,8 @@ type Classification struct {
 
 	// For replies: the token of the digest's Reply-To address.
 	DigestToken string
+	// For unsubscribe mail: the recipient's token.
+	UnsubscribeToken string
 }
 
 func canonicalKey(k string) string { return textproto.CanonicalMIMEHeaderKey(k) }

@@ -155,6 +155,7 @@ type dueSubmission struct {
 	Body        string    `db:"body"`
 	CreatedAt   time.Time `db:"created_at"`
 	Reminder    bool      `db:"reminder"`
+	Revised     bool      `db:"revised"`
 }
 
 type dueFeedback struct {
@@ -175,7 +176,7 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 		var subs []dueSubmission
 		if err := tx.SelectContext(ctx, &subs, `SELECT s.id, s.post_slug, s.post_known, p.title, p.url,
 				c.body AS parent_body, c.author_name AS parent_name,
-				s.author_name, s.author_email, s.body, s.created_at,
+				s.author_name, s.author_email, s.body, s.created_at, s.revised_at IS NOT NULL AS revised,
 				EXISTS (SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
 					WHERE di.submission_id = s.id AND d.moderator = ?) AS reminder
 			FROM submissions s
@@ -183,7 +184,8 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 			LEFT JOIN comments c ON c.id = s.parent_id
 			WHERE s.state = 'pending' AND NOT EXISTS (
 				SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
-				WHERE di.submission_id = s.id AND d.moderator = ? AND d.created_at > ?)
+				WHERE di.submission_id = s.id AND d.moderator = ? AND d.created_at > ?
+				AND d.created_at > COALESCE(s.revised_at, ''))
 			ORDER BY s.id`, moderator, moderator, now.Add(-d.Reminder)); err != nil {
 			return fmt.Errorf("due submissions: %w", err)
 		}
@@ -283,7 +285,7 @@ func (d *Digester) item(ctx context.Context, tx *sqlx.Tx, number int, s dueSubmi
 	item := templates.DigestItem{
 		Number: number, ID: s.ID, PostSlug: s.PostSlug, PostKnown: s.PostKnown,
 		AuthorName: s.AuthorName, AuthorEmail: s.AuthorEmail, Received: s.CreatedAt,
-		Body: s.Body, Reminder: s.Reminder,
+		Body: s.Body, Reminder: s.Reminder, Revised: s.Revised,
 	}
 	if s.PostTitle != nil {
 		item.PostTitle = *s.PostTitle

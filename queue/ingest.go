@@ -116,8 +116,10 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 		return in.record(ctx, row, nil)
 	case mail.KindReply:
 		return in.reply(ctx, row, m, c)
+	case mail.KindUnsubscribe:
+		return in.unsubscribeByToken(ctx, row, c.UnsubscribeToken)
 	case mail.KindFeedback:
-		return in.feedback(ctx, row, m, c.Reason)
+		return in.replyToNotice(ctx, row, m, c)
 	default:
 		return in.submission(ctx, row, m, c)
 	}
@@ -273,10 +275,10 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 	hits := in.Prechecks.Run(input)
 	return in.record(ctx, row, func(tx *sqlx.Tx, inboundID int64) error {
 		res, err := tx.ExecContext(ctx, `INSERT INTO submissions
-			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, message_id, subject, body, html_only, state, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?)`,
+			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, message_id, subject, body, html_only, state, created_at, notify)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
 			inboundID, c.PostSlug, post != nil, string(c.PostVia), c.ParentID, parentID, c.AuthorName, m.From.Addr,
-			m.MessageID, m.Subject, m.Text, m.HTMLOnly, row.ReceivedAt)
+			m.MessageID, m.Subject, m.Text, m.HTMLOnly, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))))
 		if err != nil {
 			return fmt.Errorf("insert submission: %w", err)
 		}
@@ -284,12 +286,12 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 		if err != nil {
 			return err
 		}
-		for _, h := range hits {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO precheck_hits
-				(submission_id, rule, title, severity, start_offset, end_offset, evidence, explanation)
-				VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				id, h.Rule, h.Title, string(h.Severity), h.Start, h.End, h.Evidence, h.Explanation); err != nil {
-				return fmt.Errorf("insert precheck hit: %w", err)
+		if err := insertHits(ctx, tx, id, hits); err != nil {
+			return err
+		}
+		if notify := strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))); (notify == "replies" || notify == "all") && post != nil {
+			if err := in.subscribe(ctx, tx, m.From.Addr, post.Slug, notify, m.MessageID); err != nil {
+				return err
 			}
 		}
 		if !in.NotifyReceived || strings.EqualFold(m.From.Addr, in.Site.Address) {
@@ -300,14 +302,19 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 			return err
 		}
 		n := in.noticeView("received", sub)
+		seen := map[int]bool{}
 		for _, h := range hits {
 			n.Hits = append(n.Hits, templates.Hit{Rule: h.Rule, Title: h.Title, Severity: string(h.Severity),
 				Evidence: h.Evidence, Explanation: h.Explanation, Start: h.Start, End: h.End})
+			if r, ok := in.Rules[h.Rule]; ok && !seen[h.Rule] {
+				seen[h.Rule] = true
+				n.Rules = append(n.Rules, templates.Rule{Number: r.Number, Title: r.Title, Text: r.Text})
+			}
 		}
 		if n.ExpectedWait, err = in.Store.expectedWait(ctx, tx); err != nil {
 			return err
 		}
-		return in.enqueueNotice(ctx, tx, n, m.From.Addr, &id, m.MessageID, time.Time{})
+		return in.enqueueNotice(ctx, tx, n, noticeTo{Addr: m.From.Addr, PostSlug: c.PostSlug, SubmissionID: &id, InReplyTo: m.MessageID})
 	})
 }
 
@@ -417,4 +424,16 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 		return fmt.Sprintf("the digest's token expired (sent %s)", d.CreatedAt.Format(time.RFC3339))
 	}
 	return ""
+}
+
+func insertHits(ctx context.Context, tx *sqlx.Tx, id int64, hits []precheck.Hit) error {
+	for _, h := range hits {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO precheck_hits
+			(submission_id, rule, title, severity, start_offset, end_offset, evidence, explanation)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			id, h.Rule, h.Title, string(h.Severity), h.Start, h.End, h.Evidence, h.Explanation); err != nil {
+			return fmt.Errorf("insert precheck hit: %w", err)
+		}
+	}
+	return nil
 }

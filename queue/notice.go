@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -60,36 +61,74 @@ func (in *Ingester) noticeView(kind string, s *subRow) *templates.Notice {
 	}
 }
 
-// enqueueNotice renders a notice to a commenter and writes it to the
-// outbox in tx. Every notice about a comment answers the commenter's own
-// message, so their mail client shows the comment's whole life as one
-// thread; replies to it come back to the inbox as feedback.
-func (in *Ingester) enqueueNotice(ctx context.Context, tx *sqlx.Tx, n *templates.Notice, to string, subID *int64, inReplyTo string, notBefore time.Time) error {
+// noticeTo says where a notice goes and what it is about.
+type noticeTo struct {
+	Addr         string
+	PostSlug     string // for List-Id
+	SubmissionID *int64 // an undo withdraws the notice while it waits
+	CommentID    *int64 // a reply to the notice joins this comment's thread
+	InReplyTo    string // the commenter's message the notice answers
+	NotBefore    time.Time
+}
+
+// enqueueNotice renders a notice to a commenter or reader and writes it
+// to the outbox in tx. Every notice about a comment answers the
+// commenter's own message, so their mail client shows the comment's
+// whole life as one thread; replies to it come back to the inbox. Every
+// notice carries List-Unsubscribe (a mailto and RFC 8058 one-click) and
+// List-Id.
+func (in *Ingester) enqueueNotice(ctx context.Context, tx *sqlx.Tx, n *templates.Notice, to noticeTo) error {
+	token, err := recipientToken(ctx, tx, to.Addr)
+	if err != nil {
+		return err
+	}
+	n.UnsubscribeURL = in.Site.BaseURL + "/unsubscribe/" + token
 	r, err := in.Templates.Notice(n)
 	if err != nil {
 		return fmt.Errorf("render %s notice: %w", n.Kind, err)
 	}
 	msgID := mail.NewMessageID("notice", in.Site.domain())
+	listID := in.Site.domain()
+	if to.PostSlug != "" {
+		listID = to.PostSlug + "." + listID
+	}
 	out := &mail.Outgoing{
 		From:          mail.Address{Name: in.Site.Name, Addr: in.Site.Address},
-		To:            []mail.Address{{Name: n.AuthorName, Addr: to}},
+		To:            []mail.Address{{Name: n.AuthorName, Addr: to.Addr}},
 		Subject:       r.Subject,
 		MessageID:     msgID,
 		Date:          in.Store.now(),
 		AutoSubmitted: "auto-replied",
-		Text:          r.Text,
-		HTML:          r.HTML,
+		Headers: map[string]string{
+			"List-Id":               fmt.Sprintf("%s comments <%s>", asciiOnly(in.Site.Name), listID),
+			"List-Unsubscribe":      fmt.Sprintf("<mailto:%s?subject=unsubscribe>, <%s>", in.Site.plus("u-"+token), n.UnsubscribeURL),
+			"List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+		},
+		Text: r.Text,
+		HTML: r.HTML,
 	}
-	if inReplyTo != "" {
-		out.InReplyTo = inReplyTo
-		out.References = []string{inReplyTo}
+	if to.InReplyTo != "" {
+		out.InReplyTo = to.InReplyTo
+		out.References = []string{to.InReplyTo}
 	}
 	raw, err := out.Bytes()
 	if err != nil {
 		return fmt.Errorf("compose %s notice: %w", n.Kind, err)
 	}
-	return in.Store.enqueue(ctx, tx, outMessage{Kind: "notice", MessageID: msgID, From: in.Site.Address, To: to,
-		Raw: raw, NotBefore: notBefore, SubmissionID: subID})
+	return in.Store.enqueue(ctx, tx, outMessage{Kind: "notice", MessageID: msgID, From: in.Site.Address, To: to.Addr,
+		Raw: raw, NotBefore: to.NotBefore, SubmissionID: to.SubmissionID, Notice: n.Kind, CommentID: to.CommentID})
+}
+
+// asciiOnly keeps the printable ASCII of s: List-Id's phrase must be
+// ASCII in a header go-message writes unencoded.
+func asciiOnly(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 0x20 && c < 0x7f && c != '<' && c != '>' && c != '"' {
+			b = append(b, c)
+		}
+	}
+	return strings.TrimSpace(string(b))
 }
 
 // expectedWait is the median time from submission to decision over the

@@ -28,6 +28,10 @@ type outMessage struct {
 	// SubmissionID ties a notice to its comment, so an undo can withdraw
 	// it before it leaves.
 	SubmissionID *int64
+	// Notice is the kind of notice (received, approved, …) and CommentID
+	// the published comment it is about, so a reply to it is understood.
+	Notice    string
+	CommentID *int64
 }
 
 // enqueue writes msg to the outbox inside the caller's transaction, so the
@@ -38,8 +42,10 @@ func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, msg outMessage) error 
 	if nb.IsZero() {
 		nb = now
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at, submission_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, msg.Raw, nb, nb, now, msg.SubmissionID)
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at,
+			submission_id, notice, comment_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, msg.Raw, nb, nb, now,
+		msg.SubmissionID, msg.Notice, msg.CommentID)
 	if err != nil {
 		return fmt.Errorf("enqueue %s to %s: %w", msg.Kind, msg.To, err)
 	}

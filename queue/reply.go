@@ -202,7 +202,11 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 		n := r.in.noticeView("approved", sub)
 		n.Body, n.Edited = body, action == ActionEdit
 		n.CommentURL = r.in.Site.commentURL(sub.PostSlug, commentID)
-		return r.in.enqueueNotice(r.ctx, r.tx, n, sub.AuthorEmail, &id, sub.MessageID, notBefore)
+		if err := r.in.enqueueNotice(r.ctx, r.tx, n, noticeTo{Addr: sub.AuthorEmail, PostSlug: sub.PostSlug, SubmissionID: &id,
+			CommentID: &commentID, InReplyTo: sub.MessageID, NotBefore: notBefore}); err != nil {
+			return err
+		}
+		return r.in.notifySubscribers(r.ctx, r.tx, sub, commentID, body, notBefore)
 	case ActionReject:
 		n := r.in.noticeView("rejected", sub)
 		n.Reason = c.Reason
@@ -213,7 +217,8 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 				n.Rules = append(n.Rules, templates.Rule{Number: rule})
 			}
 		}
-		return r.in.enqueueNotice(r.ctx, r.tx, n, sub.AuthorEmail, &id, sub.MessageID, notBefore)
+		return r.in.enqueueNotice(r.ctx, r.tx, n, noticeTo{Addr: sub.AuthorEmail, PostSlug: sub.PostSlug, SubmissionID: &id,
+			InReplyTo: sub.MessageID, NotBefore: notBefore})
 	}
 	// hold: nothing to tell yet; spam: never answered.
 	return nil
@@ -310,8 +315,9 @@ func (r *replyRun) undo(c mail.Command) error {
 		// Withdraw the comment and the commenter's notice, which is
 		// still waiting out the grace period.
 		for _, q := range []string{
-			`DELETE FROM comments WHERE submission_id = ?`,
 			`DELETE FROM outbox WHERE submission_id = ? AND kind = 'notice' AND state = 'pending' AND not_before > created_at`,
+			`UPDATE outbox SET comment_id = NULL WHERE comment_id IN (SELECT id FROM comments WHERE submission_id = ?)`,
+			`DELETE FROM comments WHERE submission_id = ?`,
 			`UPDATE decisions SET undone_at = ? WHERE id = ?`,
 		} {
 			args := []any{d.SubmissionID}
@@ -367,7 +373,7 @@ func (r *replyRun) answerFeedback(c mail.Command, t mail.Target) error {
 	}
 	n := &templates.Notice{Kind: "reply", SiteName: r.in.Site.Name, BaseURL: r.in.Site.BaseURL, AuthorName: fb.FromName,
 		ReplyText: c.Text, QuotedText: fb.Body, Subject: fb.Subject}
-	if err := r.in.enqueueNotice(r.ctx, r.tx, n, fb.FromAddr, nil, fb.MessageID, time.Time{}); err != nil {
+	if err := r.in.enqueueNotice(r.ctx, r.tx, n, noticeTo{Addr: fb.FromAddr, InReplyTo: fb.MessageID}); err != nil {
 		return err
 	}
 	if _, err := r.tx.ExecContext(r.ctx, `UPDATE feedback SET answered_at = ? WHERE id = ?`, r.now, *it.FeedbackID); err != nil {

@@ -13,6 +13,10 @@ const (
 	NoticeApproved = "approved" // the comment is published
 	NoticeRejected = "rejected" // the comment is not published, with the rules cited
 	NoticeReply    = "reply"    // a moderator answered the commenter's message
+
+	NoticeNewComment = "new_comment" // a new comment on a post the reader follows
+	NoticeNewReply   = "new_reply"   // a reply to the reader's comment
+	NoticeSubscribe  = "subscribe"   // confirm a subscription (double opt-in)
 )
 
 // Notice is a mail to a commenter about their comment, or the
@@ -49,6 +53,16 @@ type Notice struct {
 	ReplyText  string
 	QuotedText string
 	Subject    string
+
+	// UnsubscribeURL stops all optional mail to the recipient (the same
+	// address as the List-Unsubscribe header's).
+	UnsubscribeURL string
+	// NewComment, NewReply: who wrote the comment (Body, CommentURL) the
+	// reader is told about. Subscribe: ConfirmURL and Scope ("replies"
+	// or "all") of the subscription to confirm.
+	CommenterName string
+	ConfirmURL    string
+	Scope         string
 }
 
 // Rule is one of the site's comment rules as a notice cites it.
@@ -63,7 +77,7 @@ func (s *Set) Notice(n *Notice) (*Rendered, error) {
 		return nil, errors.New("templates: nil notice")
 	}
 	switch n.Kind {
-	case NoticeReceived, NoticeApproved, NoticeRejected, NoticeReply:
+	case NoticeReceived, NoticeApproved, NoticeRejected, NoticeReply, NoticeNewComment, NoticeNewReply, NoticeSubscribe:
 	default:
 		return nil, fmt.Errorf("templates: unknown notice kind %q", n.Kind)
 	}

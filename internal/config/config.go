@@ -30,6 +30,7 @@ type Config struct {
 	Web        Web        `toml:"web"`
 	Templates  Templates  `toml:"templates"`
 	Log        Log        `toml:"log"`
+	Rules      Rules      `toml:"rules"`
 	Posts      []Post     `toml:"posts"`
 
 	// Dir is the directory of the configuration file; relative paths in
@@ -119,6 +120,14 @@ type Templates struct {
 type Log struct {
 	Level  string `toml:"level"`  // debug | info | warn | error
 	Format string `toml:"format"` // text | json
+}
+
+// Rules names the site's precheck ruleset.
+type Rules struct {
+	// File is a ruleset TOML file that overrides or extends the built-in
+	// rules by rule number, relative to the config file; "" uses the
+	// built-in rules alone.
+	File string `toml:"file"`
 }
 
 // Post is an article that takes comments.
@@ -378,7 +387,7 @@ func (c *Config) Validate() error {
 	for i, p := range c.Posts {
 		key := fmt.Sprintf("posts[%d]", i)
 		if !validSlug(p.Slug) {
-			bad(key+".slug", "%q must be 1-64 characters of a-z, 0-9 and '-', not starting with '-' or \"d-\"", p.Slug)
+			bad(key+".slug", "%q must be 1-64 characters of a-z, 0-9 and '-', not starting with '-', \"d-\" or \"u-\"", p.Slug)
 		} else if slugs[p.Slug] {
 			bad(key+".slug", "%q is used twice", p.Slug)
 		}
@@ -391,7 +400,7 @@ func (c *Config) Validate() error {
 }
 
 func validSlug(s string) bool {
-	if s == "" || len(s) > 64 || s[0] == '-' || strings.HasPrefix(s, "d-") {
+	if s == "" || len(s) > 64 || s[0] == '-' || strings.HasPrefix(s, "d-") || strings.HasPrefix(s, "u-") {
 		return false
 	}
 	for _, r := range s {

@@ -29,6 +29,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if p := c.Post("uk-meta-encryption"); p == nil || p.Text != "The article text.\n" {
 		t.Errorf("post text not read: %+v", p)
 	}
+	if c.Rules.File != "" {
+		t.Errorf("default rules.file = %q, want \"\" (the built-in rules)", c.Rules.File)
+	}
 	if c.Path(c.Store.DSN) != filepath.Join("testdata", "modbot.db") {
 		t.Errorf("dsn not relative to the file: %s", c.Path(c.Store.DSN))
 	}
@@ -118,5 +121,16 @@ func TestByteSize(t *testing.T) {
 	}
 	if c.IMAP.MaxMessageSize != 4096 {
 		t.Errorf("got %d", c.IMAP.MaxMessageSize)
+	}
+}
+
+func TestRulesFile(t *testing.T) {
+	t.Setenv("MODBOT_IMAP_PASSWORD", "")
+	c, err := Parse([]byte(minimal+"\n[rules]\nfile = \"site-rules.toml\"\n"), "etc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Path(c.Rules.File); got != filepath.Join("etc", "site-rules.toml") {
+		t.Errorf("rules file = %q", got)
 	}
 }

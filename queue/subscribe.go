@@ -1,0 +1,147 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// ErrUnknownToken is returned for a subscription or unsubscribe token
+// that modbot never issued.
+var ErrUnknownToken = errors.New("queue: unknown token")
+
+// recipientToken returns the address's unsubscribe token, creating it on
+// first use.
+func recipientToken(ctx context.Context, tx *sqlx.Tx, email string) (string, error) {
+	email = strings.ToLower(email)
+	var tok string
+	err := tx.GetContext(ctx, &tok, `SELECT token FROM recipients WHERE email = ?`, email)
+	if err == nil {
+		return tok, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("recipient token: %w", err)
+	}
+	if tok, err = newToken(); err != nil {
+		return "", err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO recipients (email, token) VALUES (?, ?)`, email, tok); err != nil {
+		return "", fmt.Errorf("recipient token: %w", err)
+	}
+	return tok, nil
+}
+
+// Unsubscribe stops all optional mail to the address the token belongs
+// to: every subscription ends. It needs no login and is idempotent; it
+// returns the address.
+func (s *Store) Unsubscribe(ctx context.Context, token string) (string, error) {
+	var email string
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		if err := tx.GetContext(ctx, &email, `SELECT email FROM recipients WHERE token = ?`, token); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrUnknownToken
+			}
+			return fmt.Errorf("unsubscribe: %w", err)
+		}
+		now := s.now()
+		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE email = ?`, now, email); err != nil {
+			return fmt.Errorf("unsubscribe: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'unsubscribed', unsubscribed_at = ?
+			WHERE email = ? AND state <> 'unsubscribed'`, now, email); err != nil {
+			return fmt.Errorf("unsubscribe: %w", err)
+		}
+		return nil
+	})
+	return email, err
+}
+
+// UnsubscribeAddress reports which address an unsubscribe token belongs
+// to, for the page that asks before acting.
+func (s *Store) UnsubscribeAddress(ctx context.Context, token string) (string, error) {
+	var email string
+	err := s.db.GetContext(ctx, &email, `SELECT email FROM recipients WHERE token = ?`, token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrUnknownToken
+	}
+	return email, err
+}
+
+// Subscription is a reader's subscription to a post.
+type Subscription struct {
+	ID       int64  `db:"id"`
+	Email    string `db:"email"`
+	PostSlug string `db:"post_slug"`
+	Scope    string `db:"scope"`
+	State    string `db:"state"`
+}
+
+// PendingSubscription returns the subscription a confirmation token
+// belongs to, for the page that asks before confirming.
+func (s *Store) PendingSubscription(ctx context.Context, token string) (*Subscription, error) {
+	var sub Subscription
+	err := s.db.GetContext(ctx, &sub, `SELECT id, email, post_slug, scope, state FROM subscriptions WHERE confirm_token = ?`, token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrUnknownToken
+	}
+	if err != nil {
+		return nil, fmt.Errorf("subscription: %w", err)
+	}
+	return &sub, nil
+}
+
+// ConfirmSubscription activates the subscription of a confirmation token
+// (the second step of the double opt-in). Confirming twice is harmless;
+// a subscription ended by unsubscribing stays ended.
+func (s *Store) ConfirmSubscription(ctx context.Context, token string) (*Subscription, error) {
+	res, err := s.db.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ?
+		WHERE confirm_token = ? AND state = 'pending'`, s.now(), token)
+	if err != nil {
+		return nil, fmt.Errorf("confirm subscription: %w", err)
+	}
+	_ = res
+	return s.PendingSubscription(ctx, token)
+}
+
+// requestSubscription records a pending subscription for email to a post
+// and returns its confirmation token; "" when one is already active.
+func (s *Store) requestSubscription(ctx context.Context, tx *sqlx.Tx, email, slug, scope string, now time.Time) (string, error) {
+	email = strings.ToLower(email)
+	var cur Subscription
+	err := tx.GetContext(ctx, &cur, `SELECT id, email, post_slug, scope, state FROM subscriptions WHERE email = ? AND post_slug = ?`, email, slug)
+	switch {
+	case err == nil && cur.State == "active" && cur.Scope == scope:
+		return "", nil
+	case err == nil:
+		tok, err := newToken()
+		if err != nil {
+			return "", err
+		}
+		// A new request (another scope, or after unsubscribing) needs a
+		// new confirmation.
+		_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET scope = ?, state = 'pending', confirm_token = ?, created_at = ?,
+			confirmed_at = NULL, unsubscribed_at = NULL WHERE id = ?`, scope, tok, now, cur.ID)
+		if err != nil {
+			return "", fmt.Errorf("subscription: %w", err)
+		}
+		return tok, nil
+	case errors.Is(err, sql.ErrNoRows):
+		tok, err := newToken()
+		if err != nil {
+			return "", err
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO subscriptions (email, post_slug, scope, state, confirm_token, created_at)
+			VALUES (?, ?, ?, 'pending', ?, ?)`, email, slug, scope, tok, now)
+		if err != nil {
+			return "", fmt.Errorf("subscription: %w", err)
+		}
+		return tok, nil
+	default:
+		return "", fmt.Errorf("subscription: %w", err)
+	}
+}

@@ -1,0 +1,312 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"modbot/mail"
+	"modbot/queue/precheck"
+	"modbot/templates"
+)
+
+// Outcomes for mail that manages subscriptions.
+const (
+	OutcomeSubscription = "subscription" // subscribe, confirm, unsubscribe
+	OutcomeRevised      = "revised"      // a commenter's corrected comment replaced the pending one
+)
+
+func init() {
+	outcomeFiling[OutcomeSubscription] = mail.Filing{Folder: mail.FolderFeedback, Keyword: "$Subscription"}
+	outcomeFiling[OutcomeRevised] = mail.Filing{Folder: mail.FolderSubmissions, Keyword: "$Revised"}
+}
+
+// sentNotice is a notice modbot sent, found by its Message-ID.
+type sentNotice struct {
+	MessageID    string `db:"message_id"`
+	Notice       string `db:"notice"`
+	Rcpt         string `db:"rcpt_to"`
+	SubmissionID *int64 `db:"submission_id"`
+	CommentID    *int64 `db:"comment_id"`
+}
+
+// answeredNotice returns the notice m answers (In-Reply-To first, then
+// References, newest first), or nil.
+func (s *Store) answeredNotice(ctx context.Context, q sqlx.QueryerContext, m *mail.Message) (*sentNotice, error) {
+	ids := append([]string{}, m.InReplyTo...)
+	for i := len(m.References) - 1; i >= 0; i-- {
+		ids = append(ids, m.References[i])
+	}
+	for _, id := range ids {
+		var n sentNotice
+		err := sqlx.GetContext(ctx, q, &n, `SELECT message_id, notice, rcpt_to, submission_id, comment_id FROM outbox
+			WHERE message_id = ? AND kind = 'notice'`, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("answered notice: %w", err)
+		}
+		return &n, nil
+	}
+	return nil, nil
+}
+
+// firstWord is the first word of the sender's own text, lower-cased.
+func firstWord(own string) string {
+	f := strings.Fields(strings.ToLower(own))
+	if len(f) == 0 {
+		return ""
+	}
+	return strings.Trim(f[0], ".!,:;\"'")
+}
+
+// replyToNotice handles a person's answer to one of modbot's mails:
+// "unsubscribe", "subscribe", "confirm"; a reply to a published comment
+// joins its thread; a corrected comment replaces the pending one; the
+// rest (appeals against a rejection among them) is feedback.
+func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
+	n, err := in.Store.answeredNotice(ctx, in.Store.db, m)
+	if err != nil {
+		return mail.Filing{}, err
+	}
+	own := mail.ExtractReply(m).Text
+	from := strings.ToLower(m.From.Addr)
+	switch word := firstWord(own); {
+	case word == "unsubscribe" || word == "stop":
+		row.Kind, row.Outcome, row.Reason = string(mail.KindUnsubscribe), OutcomeSubscription, "unsubscribe by reply"
+		return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error { return in.Store.unsubscribeAddress(ctx, tx, from) })
+	case word == "confirm" || word == "yes":
+		if sub, err := in.Store.subscriptionByConfirmMessage(ctx, m); err != nil {
+			return mail.Filing{}, err
+		} else if sub != nil && strings.EqualFold(sub.Email, from) {
+			row.Outcome, row.Reason = OutcomeSubscription, "subscription confirmed by reply"
+			return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
+				_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ? WHERE id = ? AND state = 'pending'`, in.Store.now(), sub.ID)
+				return err
+			})
+		}
+	case (word == "subscribe") && n != nil:
+		slug, err := in.Store.noticePost(ctx, n)
+		if err != nil {
+			return mail.Filing{}, err
+		}
+		if slug != "" {
+			scope := "replies"
+			if strings.Contains(strings.ToLower(strings.SplitN(own, "\n", 2)[0]), "all") {
+				scope = "all"
+			}
+			row.Outcome, row.Reason = OutcomeSubscription, "subscription requested by reply ("+scope+")"
+			return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error { return in.subscribe(ctx, tx, from, slug, scope, m.MessageID) })
+		}
+	}
+	if n == nil {
+		return in.feedback(ctx, row, m, c.Reason)
+	}
+	switch n.Notice {
+	case templates.NoticeApproved, templates.NoticeNewComment, templates.NoticeNewReply:
+		if n.CommentID != nil && strings.TrimSpace(own) != "" {
+			return in.threadReply(ctx, row, m, *n.CommentID, own)
+		}
+	case templates.NoticeReceived:
+		if n.SubmissionID != nil && strings.EqualFold(n.Rcpt, from) && strings.TrimSpace(own) != "" {
+			return in.revise(ctx, row, m, *n.SubmissionID, own)
+		}
+	case templates.NoticeRejected:
+		return in.feedback(ctx, row, m, "appeal: a reply to a rejection notice")
+	}
+	return in.feedback(ctx, row, m, c.Reason)
+}
+
+// noticePost is the post a notice was about.
+func (s *Store) noticePost(ctx context.Context, n *sentNotice) (string, error) {
+	var slug string
+	var err error
+	switch {
+	case n.CommentID != nil:
+		err = s.db.GetContext(ctx, &slug, `SELECT post_slug FROM comments WHERE id = ?`, *n.CommentID)
+	case n.SubmissionID != nil:
+		err = s.db.GetContext(ctx, &slug, `SELECT post_slug FROM submissions WHERE id = ?`, *n.SubmissionID)
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return slug, err
+}
+
+// threadReply turns an answer to a comment's notice into a submission
+// whose parent is that comment.
+func (in *Ingester) threadReply(ctx context.Context, row *inboundRow, m *mail.Message, commentID int64, own string) (mail.Filing, error) {
+	var slug string
+	if err := in.Store.db.GetContext(ctx, &slug, `SELECT post_slug FROM comments WHERE id = ?`, commentID); err != nil {
+		return mail.Filing{}, fmt.Errorf("thread of comment %d: %w", commentID, err)
+	}
+	m.Text = own // the quoted notice is not part of the comment
+	c := mail.Classification{Kind: mail.KindSubmission, Reason: fmt.Sprintf("reply by mail to comment %d", commentID),
+		PostSlug: slug, PostVia: "reply", ParentID: fmt.Sprint(commentID), AuthorName: m.From.Name}
+	if c.AuthorName == "" {
+		c.AuthorName, _, _ = strings.Cut(m.From.Addr, "@")
+	}
+	row.Kind = string(mail.KindSubmission)
+	row.Reason = c.Reason
+	return in.submission(ctx, row, m, c)
+}
+
+// revise replaces a pending comment with the commenter's corrected text:
+// same id, same place in the queue, prechecks run again, and the digest
+// shows only the new text with a note that it was revised.
+func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message, id int64, own string) (mail.Filing, error) {
+	sub, err := loadSubmission(ctx, in.Store.db, id)
+	if err != nil {
+		return mail.Filing{}, err
+	}
+	if sub.State != "pending" && sub.State != "held" {
+		return in.feedback(ctx, row, m, fmt.Sprintf("correction to comment #%d, which was already %s", id, sub.State))
+	}
+	input := &precheck.Input{Body: own, AuthorName: sub.AuthorName, AuthorEmail: sub.AuthorEmail}
+	if post, err := getPost(ctx, in.Store.db, sub.PostSlug); err != nil {
+		return mail.Filing{}, err
+	} else if post != nil {
+		input.PostTitle, input.PostText = post.Title, post.Text
+		if input.Thread, err = in.Store.thread(ctx, post.Slug); err != nil {
+			return mail.Filing{}, err
+		}
+	}
+	hits := in.Prechecks.Run(input)
+	row.Kind, row.Outcome, row.Reason = string(mail.KindSubmission), OutcomeRevised, fmt.Sprintf("corrected text of comment #%d", id)
+	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
+		res, err := tx.ExecContext(ctx, `UPDATE submissions SET body = ?, revised_at = ? WHERE id = ? AND state IN ('pending', 'held')`,
+			own, in.Store.now(), id)
+		if err != nil {
+			return fmt.Errorf("revise #%d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("revise #%d: decided meanwhile", id)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM precheck_hits WHERE submission_id = ?`, id); err != nil {
+			return err
+		}
+		return insertHits(ctx, tx, id, hits)
+	})
+}
+
+// subscribe records a pending subscription and mails the confirmation
+// that activates it.
+func (in *Ingester) subscribe(ctx context.Context, tx *sqlx.Tx, email, slug, scope, inReplyTo string) error {
+	now := in.Store.now()
+	token, err := in.Store.requestSubscription(ctx, tx, email, slug, scope, now)
+	if err != nil || token == "" {
+		return err
+	}
+	post, err := getPost(ctx, tx, slug)
+	if err != nil {
+		return err
+	}
+	n := &templates.Notice{Kind: templates.NoticeSubscribe, SiteName: in.Site.Name, BaseURL: in.Site.BaseURL, Scope: scope,
+		ConfirmURL: in.Site.BaseURL + "/subscriptions/confirm/" + token}
+	if post != nil {
+		n.PostTitle, n.PostURL = post.Title, post.URL
+	}
+	if err := in.enqueueNotice(ctx, tx, n, noticeTo{Addr: email, PostSlug: slug, InReplyTo: inReplyTo}); err != nil {
+		return err
+	}
+	// The confirmation's Message-ID lets a reply "confirm" find it.
+	_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET confirm_message_id = (
+		SELECT message_id FROM outbox WHERE rcpt_to = ? AND notice = 'subscribe' ORDER BY id DESC LIMIT 1)
+		WHERE confirm_token = ?`, email, token)
+	return err
+}
+
+// subscriptionByConfirmMessage finds the pending subscription whose
+// confirmation m answers.
+func (s *Store) subscriptionByConfirmMessage(ctx context.Context, m *mail.Message) (*Subscription, error) {
+	for _, id := range append(append([]string{}, m.InReplyTo...), m.References...) {
+		var sub Subscription
+		err := s.db.GetContext(ctx, &sub, `SELECT id, email, post_slug, scope, state FROM subscriptions
+			WHERE confirm_message_id = ? AND confirm_message_id <> ''`, id)
+		if err == nil {
+			return &sub, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return nil, fmt.Errorf("subscription by confirmation: %w", err)
+		}
+	}
+	return nil, nil
+}
+
+// unsubscribeAddress ends every subscription of an address and stops
+// optional mail to it.
+func (s *Store) unsubscribeAddress(ctx context.Context, tx *sqlx.Tx, email string) error {
+	now := s.now()
+	if _, err := recipientToken(ctx, tx, email); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE email = ?`, now, email); err != nil {
+		return fmt.Errorf("unsubscribe: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'unsubscribed', unsubscribed_at = ?
+		WHERE email = ? AND state <> 'unsubscribed'`, now, email); err != nil {
+		return fmt.Errorf("unsubscribe: %w", err)
+	}
+	return nil
+}
+
+// unsubscribeByToken handles mail to moderator+u-<token>@.
+func (in *Ingester) unsubscribeByToken(ctx context.Context, row *inboundRow, token string) (mail.Filing, error) {
+	row.Outcome = OutcomeSubscription
+	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
+		var email string
+		err := tx.GetContext(ctx, &email, `SELECT email FROM recipients WHERE token = ?`, token)
+		if errors.Is(err, sql.ErrNoRows) {
+			row.Reason = "unsubscribe with an unknown token"
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("unsubscribe: %w", err)
+		}
+		return in.Store.unsubscribeAddress(ctx, tx, email)
+	})
+}
+
+// notifySubscribers tells readers who follow the post, or the parent's
+// author who asked for replies, about a newly approved comment. Never the
+// comment's own author; only confirmed subscriptions; held back like the
+// author's own notice, so an undo withdraws them all.
+func (in *Ingester) notifySubscribers(ctx context.Context, tx *sqlx.Tx, sub *subRow, commentID int64, body string, notBefore time.Time) error {
+	var parentAuthor string
+	if sub.ParentID != nil {
+		err := tx.GetContext(ctx, &parentAuthor, `SELECT s.author_email FROM comments c JOIN submissions s ON s.id = c.submission_id
+			WHERE c.id = ?`, *sub.ParentID)
+		if err != nil && !errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("parent's author: %w", err)
+		}
+	}
+	var subs []Subscription
+	if err := tx.SelectContext(ctx, &subs, `SELECT s.id, s.email, s.post_slug, s.scope, s.state FROM subscriptions s
+		LEFT JOIN recipients r ON r.email = s.email
+		WHERE s.post_slug = ? AND s.state = 'active' AND r.unsubscribed_at IS NULL AND s.email <> ?
+		AND (s.scope = 'all' OR (s.scope = 'replies' AND s.email = ?))`,
+		sub.PostSlug, strings.ToLower(sub.AuthorEmail), strings.ToLower(parentAuthor)); err != nil {
+		return fmt.Errorf("subscribers of %s: %w", sub.PostSlug, err)
+	}
+	for _, s := range subs {
+		kind := templates.NoticeNewComment
+		if strings.EqualFold(s.Email, parentAuthor) {
+			kind = templates.NoticeNewReply
+		}
+		n := &templates.Notice{Kind: kind, SiteName: in.Site.Name, BaseURL: in.Site.BaseURL, PostTitle: sub.PostTitle,
+			PostURL: sub.PostURL, CommenterName: sub.AuthorName, Body: body, CommentID: commentID,
+			CommentURL: in.Site.commentURL(sub.PostSlug, commentID)}
+		id := sub.ID
+		if err := in.enqueueNotice(ctx, tx, n, noticeTo{Addr: s.Email, PostSlug: sub.PostSlug, SubmissionID: &id,
+			CommentID: &commentID, NotBefore: notBefore}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
