@@ -57,6 +57,10 @@ type IMAPConfig struct {
 	MaxMessageSize int64
 	// BatchSize is how many UIDs one fetch asks for. Default 500.
 	BatchSize int
+	// Flags, when set, holds flag changes for messages already filed
+	// (a decision tags its submission; an answered feedback message
+	// gets \Answered). They are made after each sync.
+	Flags FlagQueue
 
 	Logger *slog.Logger
 }

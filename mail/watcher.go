@@ -179,6 +179,9 @@ func (s *imapSession) loop(ctx context.Context, bo *backoff) error {
 		retry.reset()
 		bo.reset()
 		w.updateStats(func(st *WatcherStats) { st.LastSync = time.Now() })
+		if err := s.applyFlags(ctx); err != nil {
+			return err
+		}
 		if err := s.wait(ctx); err != nil {
 			return err
 		}

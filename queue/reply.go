@@ -179,6 +179,9 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 		id, r.moderator, action, sub.State, to, strings.Join(rules, ","), c.Reason, original, r.msg.MessageID, r.now, r.digestID, number); err != nil {
 		return fmt.Errorf("record decision on #%d: %w", id, err)
 	}
+	if err := tagDecision(r.ctx, r.tx, sub.MessageID, decisionKeyword[action], r.now); err != nil {
+		return err
+	}
 	done := templates.ConfirmedItem{Number: number, ID: id, Action: pastTense[action], AuthorName: sub.AuthorName,
 		PostTitle: sub.PostTitle, Rules: c.Rules, Reason: c.Reason}
 	r.conf.Applied = append(r.conf.Applied, done)
@@ -223,6 +226,9 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 	// hold: nothing to tell yet; spam: never answered.
 	return nil
 }
+
+// stateKeyword is the keyword of a submission in a state, for an undo.
+var stateKeyword = map[string]string{"pending": "$Pending", "held": "$Held", "approved": "$Approved", "rejected": "$Rejected", "spam": "$Spam"}
 
 var pastTense = map[string]string{
 	ActionApprove: "approved", ActionReject: "rejected", ActionEdit: "edited",
@@ -338,6 +344,9 @@ func (r *replyRun) undo(c mail.Command) error {
 		if err != nil {
 			return err
 		}
+		if err := tagDecision(r.ctx, r.tx, sub.MessageID, stateKeyword[d.FromState], r.now); err != nil {
+			return err
+		}
 		num := 0
 		if d.ItemNumber != nil {
 			num = *d.ItemNumber
@@ -378,6 +387,9 @@ func (r *replyRun) answerFeedback(c mail.Command, t mail.Target) error {
 	}
 	if _, err := r.tx.ExecContext(r.ctx, `UPDATE feedback SET answered_at = ? WHERE id = ?`, r.now, *it.FeedbackID); err != nil {
 		return fmt.Errorf("mark feedback answered: %w", err)
+	}
+	if err := queueFlags(r.ctx, r.tx, mail.FolderFeedback, fb.MessageID, []string{`\Answered`, "$Answered"}, nil, r.now); err != nil {
+		return err
 	}
 	r.conf.Applied = append(r.conf.Applied, templates.ConfirmedItem{Number: t.Number, Action: "replied", AuthorName: fb.FromName})
 	return nil

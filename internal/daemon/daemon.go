@@ -75,7 +75,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		// Any outcome may have written mail (a notice, a confirmation).
 		Arrived: func(string) { d.Digester.Notify(); d.Outbox.Notify() },
 	}
-	d.Watcher = mail.NewWatcher(imapConfig(cfg, logger.With("part", "imap")), store, d.Ingester)
+	ic := imapConfig(cfg, logger.With("part", "imap"))
+	ic.Flags = store
+	d.Watcher = mail.NewWatcher(ic, store, d.Ingester)
 	d.Web = &web.Server{Stats: store, Logger: logger.With("part", "web"), Watcher: func() web.WatcherStats {
 		st := d.Watcher.Stats()
 		return web.WatcherStats{Reconnects: st.Reconnects, Connected: st.Connected, LastSync: st.LastSync}

@@ -121,6 +121,12 @@ func testModerate(t *testing.T, ms mailSystem, imapAddr, smtpAddr string) {
 		t.Errorf("published %+v", row)
 	}
 	waitFiled(t, imapAddr, mail.FolderReplies, 1, "$Reply")
+	// The inbox reads like a log: the submission's message now says
+	// approved, not pending.
+	waitFiled(t, imapAddr, mail.FolderSubmissions, 1, "$Approved")
+	if flags, _, err := folderFlags(imapAddr, mail.FolderSubmissions); err != nil || hasFlag(flags[0], "$Pending") {
+		t.Errorf("submission still tagged $Pending after approval: %v %v", flags, err)
+	}
 
 	// Bob, working from his own digest, comes second.
 	if err := ms.Append(inbox, "INBOX", replyTo(digestB, "Bob <bob@mods.example>", "reject 1 rule 11")); err != nil {
@@ -145,4 +151,29 @@ func TestModerateInProcess(t *testing.T) {
 func TestModerateDovecot(t *testing.T) {
 	dc := dovecottest.Start(t, inbox, alice, bob, carol)
 	testModerate(t, dc, dc.IMAPAddr, dc.SMTPAddr)
+}
+
+// A moderator answers a feedback message with "reply N: …": the sender
+// gets the answer, and the message in Modbot/Feedback is flagged answered.
+func TestAnswerFeedbackInProcess(t *testing.T) {
+	ms, imapAddr, smtpAddr := startDevmail(t)
+	cfg := testConfig(t, t.TempDir(), imapAddr, smtpAddr)
+	_, _ = startDaemon(t, cfg)
+	fb := []byte("From: Carol <carol@people.example>\r\nTo: moderator@forum.example\r\nSubject: Re: your comment\r\n" +
+		"Message-ID: <carol-q@people.example>\r\nIn-Reply-To: <notice.gone@modbot.forum.example>\r\n\r\nWhy the wait?\r\n")
+	if err := ms.Append(inbox, "INBOX", fb); err != nil {
+		t.Fatal(err)
+	}
+	digest := waitFor(t, ms, alice, "moderate")
+	if !strings.Contains(digest.Text, "Why the wait?") {
+		t.Fatalf("feedback not in the digest:\n%s", digest.Text)
+	}
+	if err := ms.Append(inbox, "INBOX", replyTo(digest, "Alice <alice@mods.example>", "reply 1: Moderators are volunteers; soon.")); err != nil {
+		t.Fatal(err)
+	}
+	answer := waitFor(t, ms, carol, "Re: your comment")
+	if !strings.Contains(answer.Text, "Moderators are volunteers; soon.") || strings.Contains(answer.Text, alice) {
+		t.Errorf("answer:\n%s", answer.Text)
+	}
+	waitFiled(t, imapAddr, mail.FolderFeedback, 1, `\Answered`)
 }
