@@ -47,6 +47,9 @@ type Message struct {
 	// ReportType is the report-type parameter of a multipart/report.
 	ReportType  string
 	Attachments []Attachment
+	// DeliveryStatus is the message/delivery-status part of a bounce
+	// (RFC 3464), up to 64 KiB; see FailedRecipients.
+	DeliveryStatus string
 
 	// Warnings are problems that did not stop parsing (an unknown charset
 	// decoded as raw bytes, a missing closing boundary).

@@ -274,6 +274,15 @@ func (w *walker) leaf(h textproto.Header, body io.Reader, label string, inner bo
 		}
 		w.warnf("%s: unknown transfer encoding %s, size counted undecoded", label, clip(enc, 40))
 	}
+	if !isBody && !inner && w.m.DeliveryStatus == "" &&
+		(mediaType == "message/delivery-status" || mediaType == "message/global-delivery-status") {
+		// Kept: it names the recipients whose delivery failed.
+		b, _ := io.ReadAll(io.LimitReader(dec, 64<<10))
+		n := int64(len(b)) + w.drain(dec, label)
+		w.m.DeliveryStatus = string(b)
+		w.m.Attachments = append(w.m.Attachments, Attachment{Filename: filename, ContentType: mediaType, Size: n})
+		return nil
+	}
 	if !isBody {
 		n := w.drain(dec, label)
 		if !inner {

@@ -29,6 +29,7 @@ const (
 	OutcomeIgnored     = "ignored"     // auto-reply, bounce, list mail
 	OutcomeQuarantined = "quarantined" // unreadable, too large, or it broke modbot
 	OutcomeDuplicate   = "duplicate"   // the same message was handled before
+	OutcomeBlocked     = "blocked"     // a blocked sender's submission, filed as rejected
 )
 
 // Keywords set on filed messages, one per outcome, so a mail client shows
@@ -40,6 +41,7 @@ var outcomeFiling = map[string]mail.Filing{
 	OutcomeIgnored:     {Folder: mail.FolderIgnored, Keyword: "$Ignored"},
 	OutcomeQuarantined: {Folder: mail.FolderQuarantine, Keyword: "$Quarantined"},
 	OutcomeDuplicate:   {Folder: mail.FolderIgnored, Keyword: "$Duplicate"},
+	OutcomeBlocked:     {Folder: mail.FolderSubmissions, Keyword: "$Rejected"},
 }
 
 // Ingester records the outcome of each inbound message. It is the
@@ -58,6 +60,7 @@ type Ingester struct {
 	UndoGrace time.Duration
 	// NotifyReceived sends each commenter a "received" notice.
 	NotifyReceived bool
+	Limits         Limits
 	// TrustedAuthServID is the authserv-id of the receiving server whose
 	// Authentication-Results are read ("" reads any: a forger can add a
 	// "pass" but not remove the receiver's "fail").
@@ -109,8 +112,8 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 	row.Reason = c.Reason
 	switch c.Kind {
 	case mail.KindAuto:
-		row.Outcome = OutcomeIgnored
-		return in.record(ctx, row, nil)
+		// Never answered; a bounce marks the addresses it names.
+		return in.bounce(ctx, row, m)
 	case mail.KindMalformed:
 		row.Outcome = OutcomeQuarantined
 		return in.record(ctx, row, nil)
@@ -273,12 +276,29 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 		}
 	}
 	hits := in.Prechecks.Run(input)
+	state := "pending"
+	blocker, err := in.Store.blockedBy(ctx, m.From.Addr)
+	if err != nil {
+		return mail.Filing{}, err
+	}
+	if blocker != "" {
+		// Filed as rejected, with no notice: the sender learns nothing.
+		state, row.Outcome, row.Reason = "rejected", OutcomeBlocked, "sender blocked by "+blocker
+	} else if hold, err := in.overRate(ctx, m.From.Addr); err != nil {
+		return mail.Filing{}, err
+	} else if hold != nil {
+		hits = append([]precheck.Hit{*hold}, hits...)
+		state, row.Reason = "held", strings.TrimSpace(row.Reason+"; held: over the submission rate limit")
+	}
 	return in.record(ctx, row, func(tx *sqlx.Tx, inboundID int64) error {
+		if err := wroteAgain(ctx, tx, m.From.Addr); err != nil {
+			return err
+		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO submissions
 			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, message_id, subject, body, html_only, state, created_at, notify)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?)`,
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			inboundID, c.PostSlug, post != nil, string(c.PostVia), c.ParentID, parentID, c.AuthorName, m.From.Addr,
-			m.MessageID, m.Subject, m.Text, m.HTMLOnly, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))))
+			m.MessageID, m.Subject, m.Text, m.HTMLOnly, state, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))))
 		if err != nil {
 			return fmt.Errorf("insert submission: %w", err)
 		}
@@ -287,6 +307,11 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 			return err
 		}
 		if err := insertHits(ctx, tx, id, hits); err != nil {
+			return err
+		}
+		if blocker != "" {
+			_, err := tx.ExecContext(ctx, `INSERT INTO decisions (submission_id, moderator, action, from_state, to_state, reason, created_at)
+				VALUES (?, ?, 'reject', 'pending', 'rejected', ?, ?)`, id, blocker, "sender blocked", row.ReceivedAt)
 			return err
 		}
 		if notify := strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))); (notify == "replies" || notify == "all") && post != nil {

@@ -78,6 +78,12 @@ type noticeTo struct {
 // notice carries List-Unsubscribe (a mailto and RFC 8058 one-click) and
 // List-Id.
 func (in *Ingester) enqueueNotice(ctx context.Context, tx *sqlx.Tx, n *templates.Notice, to noticeTo) error {
+	if why, err := in.mayNotify(ctx, tx, to.Addr); err != nil {
+		return err
+	} else if why != "" {
+		in.logger().Info("notice not sent", "kind", n.Kind, "to", to.Addr, "why", why)
+		return nil
+	}
 	token, err := recipientToken(ctx, tx, to.Addr)
 	if err != nil {
 		return err

@@ -161,8 +161,18 @@ func (o *Outbox) send(ctx context.Context, r outboxRow) error {
 	attempts := r.Attempts + 1
 	if !mail.IsTemporary(sendErr) || now.Sub(r.CreatedAt) > o.MaxAge {
 		o.Logger.Error("delivery failed permanently", "kind", r.Kind, "message_id", r.MessageID, "to", r.To, "err", sendErr)
-		_, err := o.Store.db.ExecContext(ctx, `UPDATE outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?`, attempts, sendErr.Error(), r.ID)
-		return err
+		return o.Store.tx(ctx, func(tx *sqlx.Tx) error {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?`,
+				attempts, sendErr.Error(), r.ID); err != nil {
+				return err
+			}
+			if r.Kind != "notice" {
+				return nil
+			}
+			// A commenter's address that is refused outright is not
+			// tried again until it writes again.
+			return o.Store.markBounced(ctx, tx, []string{r.To}, "refused: "+sendErr.Error())
+		})
 	}
 	delay := o.RetryBase << min(attempts-1, 20)
 	if delay > o.RetryMax || delay <= 0 {

@@ -71,7 +71,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		Prechecks: precheck.Default(), Rules: precheck.SeedRules(),
 		UndoGrace: cfg.Moderation.UndoGrace.D(), NotifyReceived: *cfg.Moderation.NotifyReceived,
 		TrustedAuthServID: cfg.Moderation.TrustedAuthServID,
-		Logger:            logger.With("part", "ingest"),
+		Limits: queue.Limits{NoticesPerHour: cfg.Moderation.MaxNoticesPerHour,
+			SubmissionsPerHour: cfg.Moderation.MaxSubmissionsPerHour},
+		Logger: logger.With("part", "ingest"),
 		// Any outcome may have written mail (a notice, a confirmation).
 		Arrived: func(string) { d.Digester.Notify(); d.Outbox.Notify() },
 	}

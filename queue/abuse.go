@@ -1,0 +1,113 @@
+package queue
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"modbot/mail"
+	"modbot/queue/precheck"
+)
+
+// Limits protect commenters' inboxes and the moderators' queue.
+type Limits struct {
+	// NoticesPerHour caps automatic notices to one address per hour
+	// (0: no cap).
+	NoticesPerHour int
+	// SubmissionsPerHour caps submissions one sender gets queued per
+	// hour; the excess is held for moderators, never dropped (0: no cap).
+	SubmissionsPerHour int
+}
+
+// RuleRateLimit is the pseudo-rule of a submission held by the rate limit.
+const RuleRateLimit = 0
+
+// markBounced records that mail to the addresses bounced.
+func (s *Store) markBounced(ctx context.Context, tx *sqlx.Tx, addrs []string, reason string) error {
+	for _, a := range addrs {
+		if _, err := recipientToken(ctx, tx, a); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET bounced_at = ?, bounce_reason = ? WHERE email = ?`,
+			s.now(), reason, strings.ToLower(a)); err != nil {
+			return fmt.Errorf("mark %s bounced: %w", a, err)
+		}
+	}
+	return nil
+}
+
+// wroteAgain lifts a bounce mark: the address just sent us mail.
+func wroteAgain(ctx context.Context, tx *sqlx.Tx, addr string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE recipients SET bounced_at = NULL, bounce_reason = '' WHERE email = ? AND bounced_at IS NOT NULL`,
+		strings.ToLower(addr))
+	return err
+}
+
+// mayNotify reports whether an automatic notice may go to addr now, and
+// why not.
+func (in *Ingester) mayNotify(ctx context.Context, tx *sqlx.Tx, addr string) (string, error) {
+	var bounced []time.Time
+	if err := tx.SelectContext(ctx, &bounced, `SELECT bounced_at FROM recipients WHERE email = ? AND bounced_at IS NOT NULL`,
+		strings.ToLower(addr)); err != nil {
+		return "", fmt.Errorf("bounce check: %w", err)
+	}
+	if len(bounced) > 0 {
+		return "mail to this address bounced; nothing more is sent until it writes again", nil
+	}
+	if in.Limits.NoticesPerHour > 0 {
+		var n int
+		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM outbox WHERE rcpt_to = ? AND kind = 'notice' AND created_at > ?`,
+			addr, in.Store.now().Add(-time.Hour)); err != nil {
+			return "", fmt.Errorf("notice rate: %w", err)
+		}
+		if n >= in.Limits.NoticesPerHour {
+			return fmt.Sprintf("already %d notices to this address in the last hour", n), nil
+		}
+	}
+	return "", nil
+}
+
+// overRate reports whether the sender already had SubmissionsPerHour
+// submissions in the last hour, as a hit that holds this one.
+func (in *Ingester) overRate(ctx context.Context, addr string) (*precheck.Hit, error) {
+	if in.Limits.SubmissionsPerHour <= 0 {
+		return nil, nil
+	}
+	var n int
+	if err := in.Store.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM submissions WHERE author_email = ? AND created_at > ?`,
+		addr, in.Store.now().Add(-time.Hour)); err != nil {
+		return nil, fmt.Errorf("submission rate: %w", err)
+	}
+	if n < in.Limits.SubmissionsPerHour {
+		return nil, nil
+	}
+	return &precheck.Hit{Rule: RuleRateLimit, Title: "Submission rate limit", Severity: precheck.Hold,
+		Evidence: addr, Explanation: fmt.Sprintf("%d submissions from this address in the last hour; held for a moderator", n)}, nil
+}
+
+// blockedBy returns who blocked the sender, or "".
+func (s *Store) blockedBy(ctx context.Context, addr string) (string, error) {
+	var by string
+	err := s.db.GetContext(ctx, &by, `SELECT blocked_by FROM blocked_senders WHERE email = ?`, strings.ToLower(addr))
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return by, err
+}
+
+// bounce records the failed recipients of a delivery report.
+func (in *Ingester) bounce(ctx context.Context, row *inboundRow, m *mail.Message) (mail.Filing, error) {
+	failed := mail.FailedRecipients(m)
+	row.Outcome = OutcomeIgnored
+	if len(failed) > 0 {
+		row.Reason += "; failed: " + strings.Join(failed, ", ")
+	}
+	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
+		return in.Store.markBounced(ctx, tx, failed, "bounce: "+m.Subject)
+	})
+}
