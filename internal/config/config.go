@@ -12,8 +12,10 @@ import (
 	"fmt"
 	"net"
 	"net/mail"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -98,6 +100,11 @@ type Moderation struct {
 	// Authentication-Results header is believed ("" believes a failure
 	// result from any such header: only a refusal can come of it).
 	TrustedAuthServID string `toml:"trusted_authserv_id"`
+	// MaxNoticesPerHour caps automatic notices to one address.
+	MaxNoticesPerHour int `toml:"max_notices_per_hour"`
+	// MaxSubmissionsPerHour caps one sender's queued submissions; the
+	// excess is held for moderators, never dropped.
+	MaxSubmissionsPerHour int `toml:"max_submissions_per_hour"`
 }
 
 // Store is where modbot keeps its state.
@@ -109,6 +116,51 @@ type Store struct {
 // Web is the HTTP listener for the page, API, health and metrics.
 type Web struct {
 	Listen string `toml:"listen"`
+	// FormRate is how many comments one client address may send through
+	// the web form, e.g. "10/h"; more are refused until the bucket refills.
+	FormRate Rate `toml:"form_rate"`
+	// CORSOrigins are the origins (scheme://host[:port]) whose pages may
+	// read the JSON API and show the comment widget; none by default.
+	CORSOrigins []string `toml:"cors_origins"`
+	// ClientIPHeader names the header a reverse proxy puts the client's
+	// address in ("X-Forwarded-For", "X-Real-IP"); "" uses the connection's
+	// address. Set it only behind a proxy that always sets it.
+	ClientIPHeader string `toml:"client_ip_header"`
+}
+
+// Rate is a number of events per period, written as "10/h", "3/m",
+// "100/d" or "5/30m".
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// UnmarshalText parses "N/unit" or "N/duration".
+func (r *Rate) UnmarshalText(b []byte) error {
+	bad := fmt.Errorf("%q is not a rate such as \"10/h\", \"3/m\" or \"5/30m\"", string(b))
+	n, per, ok := strings.Cut(strings.TrimSpace(string(b)), "/")
+	if !ok {
+		return bad
+	}
+	count, err := strconv.Atoi(strings.TrimSpace(n))
+	if err != nil || count < 1 {
+		return bad
+	}
+	per = strings.TrimSpace(per)
+	units := map[string]time.Duration{"s": time.Second, "m": time.Minute, "h": time.Hour, "d": 24 * time.Hour}
+	d, ok := units[per]
+	if !ok {
+		if d, err = time.ParseDuration(per); err != nil || d <= 0 {
+			return bad
+		}
+	}
+	*r = Rate{N: count, Per: d}
+	return nil
+}
+
+// MarshalText writes the rate as "N/duration".
+func (r Rate) MarshalText() ([]byte, error) {
+	return []byte(fmt.Sprintf("%d/%s", r.N, r.Per)), nil
 }
 
 // Templates lets a site override the embedded templates.
@@ -218,6 +270,12 @@ func (c *Config) complete(getenv func(string) string) error {
 	if c.Moderation.DigestMaxItems == 0 {
 		c.Moderation.DigestMaxItems = 50
 	}
+	if c.Moderation.MaxNoticesPerHour == 0 {
+		c.Moderation.MaxNoticesPerHour = 10
+	}
+	if c.Moderation.MaxSubmissionsPerHour == 0 {
+		c.Moderation.MaxSubmissionsPerHour = 20
+	}
 	if c.Moderation.UndoGrace == 0 {
 		c.Moderation.UndoGrace = Duration(5 * time.Minute)
 	}
@@ -227,6 +285,9 @@ func (c *Config) complete(getenv func(string) string) error {
 	}
 	if c.Moderation.TokenTTL == 0 {
 		c.Moderation.TokenTTL = Duration(14 * 24 * time.Hour)
+	}
+	if c.Web.FormRate.N == 0 {
+		c.Web.FormRate = Rate{N: 10, Per: time.Hour}
 	}
 	setDefault(&c.Store.Driver, "sqlite")
 	setDefault(&c.Store.DSN, "modbot.db")
@@ -373,6 +434,15 @@ func (c *Config) Validate() error {
 		bad("store.driver", "%q is not one of sqlite, postgres", c.Store.Driver)
 	}
 	checkAddr("web.listen", c.Web.Listen, false)
+	for i, o := range c.Web.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.User != nil || strings.Contains(o, "*") {
+			bad(fmt.Sprintf("web.cors_origins[%d]", i), "%q is not an origin such as \"https://forum.example\" (scheme and host, no path, no wildcard)", o)
+		}
+	}
+	if h := c.Web.ClientIPHeader; h != "" && !validHeaderName(h) {
+		bad("web.client_ip_header", "%q is not a header name", h)
+	}
 	switch c.Log.Level {
 	case "debug", "info", "warn", "error":
 	default:
@@ -397,6 +467,15 @@ func (c *Config) Validate() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func validHeaderName(h string) bool {
+	for _, r := range h {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return h != ""
 }
 
 func validSlug(s string) bool {

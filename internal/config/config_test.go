@@ -26,6 +26,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if c.Moderation.ReminderInterval.D() != 24*time.Hour || c.Moderation.TokenTTL.D() != 14*24*time.Hour {
 		t.Errorf("moderation defaults: %+v", c.Moderation)
 	}
+	if c.Web.FormRate != (Rate{N: 10, Per: time.Hour}) || len(c.Web.CORSOrigins) != 0 {
+		t.Errorf("web defaults: %+v", c.Web)
+	}
 	if p := c.Post("uk-meta-encryption"); p == nil || p.Text != "The article text.\n" {
 		t.Errorf("post text not read: %+v", p)
 	}
@@ -67,6 +70,8 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"postgres", minimal + "\n[store]\ndriver = \"postgres\"\n", `store.driver: postgres is not supported`},
 		{"bad slug", minimal + "\n[[posts]]\nslug = \"Bad Slug\"\ntitle = \"t\"\n", `posts[0].slug`},
 		{"syntax", minimal + "\n[web\n", `line`},
+		{"bad web", minimal + "\n[web]\nform_rate = \"lots\"\ncors_origins = [\"https://forum.example/\", \"*\"]\n", `"lots" is not a rate`},
+		{"bad origin", minimal + "\n[web]\nform_rate = \"5/30m\"\ncors_origins = [\"https://ok.example\", \"*\"]\n", `web.cors_origins[1]: "*" is not an origin`},
 		{"wrong type", strings.Replace(minimal, `moderators = ["alice@mods.example"]`, `moderators = "alice@mods.example"`, 1), `moderators`},
 	}
 	t.Setenv("MODBOT_IMAP_PASSWORD", "")
