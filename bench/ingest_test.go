@@ -31,6 +31,12 @@ const (
 // messages by APPEND would take longer than what is measured.
 func fillMaildir(b *testing.B, dc *dovecottest.Server, user string, n int) int64 {
 	b.Helper()
+	return fillMaildirFrom(b, dc, user, n, nil)
+}
+
+// fillMaildirFrom is fillMaildir with each message passed through edit.
+func fillMaildirFrom(b *testing.B, dc *dovecottest.Server, user string, n int, edit func([]byte, int) []byte) int64 {
+	b.Helper()
 	c := login(b, dc.IMAPAddr, user)
 	if _, err := c.Select("INBOX", nil).Wait(); err != nil { // creates the Maildir
 		b.Fatal(err)
@@ -48,6 +54,9 @@ func fillMaildir(b *testing.B, dc *dovecottest.Server, user string, n int) int64
 	now := time.Now().Unix()
 	for i := 0; i < n; i++ {
 		raw := submission(r, i)
+		if edit != nil {
+			raw = edit(raw, i)
+		}
 		total += int64(len(raw))
 		p := filepath.Join(md, "new", fmt.Sprintf("%d.M%dP1.bench", now, i))
 		if err := os.WriteFile(p, raw, 0o600); err != nil {
@@ -254,3 +263,5 @@ func waitIngested(b *testing.B, imapAddr, dbPath string, n int) {
 	}
 	b.Fatalf("not all %d messages ingested and filed in time", n)
 }
+
+func openRO(path string) (*queue.Store, error) { return queue.OpenReadOnly(context.Background(), path) }

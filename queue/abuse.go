@@ -61,8 +61,11 @@ func (in *Ingester) mayNotify(ctx context.Context, tx *sqlx.Tx, addr string) (st
 	}
 	if in.Limits.NoticesPerHour > 0 {
 		var n int
-		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM outbox WHERE rcpt_to = ? AND kind = 'notice' AND created_at > ?`,
-			addr, in.Store.now().Add(-time.Hour)); err != nil {
+		// Counting stops at the cap: a flood must not make each check
+		// slower than the last.
+		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM outbox
+			WHERE rcpt_to = ? AND kind = 'notice' AND created_at > ? LIMIT ?)`,
+			addr, in.Store.now().Add(-time.Hour), in.Limits.NoticesPerHour); err != nil {
 			return "", fmt.Errorf("notice rate: %w", err)
 		}
 		if n >= in.Limits.NoticesPerHour {
@@ -79,15 +82,16 @@ func (in *Ingester) overRate(ctx context.Context, addr string) (*precheck.Hit, e
 		return nil, nil
 	}
 	var n int
-	if err := in.Store.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM submissions WHERE author_email = ? AND created_at > ?`,
-		addr, in.Store.now().Add(-time.Hour)); err != nil {
+	if err := in.Store.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM submissions
+		WHERE author_email = ? AND created_at > ? LIMIT ?)`,
+		addr, in.Store.now().Add(-time.Hour), in.Limits.SubmissionsPerHour); err != nil {
 		return nil, fmt.Errorf("submission rate: %w", err)
 	}
 	if n < in.Limits.SubmissionsPerHour {
 		return nil, nil
 	}
 	return &precheck.Hit{Rule: RuleRateLimit, Title: "Submission rate limit", Severity: precheck.Hold,
-		Evidence: addr, Explanation: fmt.Sprintf("%d submissions from this address in the last hour; held for a moderator", n)}, nil
+		Evidence: addr, Explanation: fmt.Sprintf("%d or more submissions from this address in the last hour; held for a moderator", n)}, nil
 }
 
 // blockedBy returns who blocked the sender, or "".
