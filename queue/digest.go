@@ -126,7 +126,14 @@ func (d *Digester) logger() *slog.Logger {
 // SendDue writes a digest for every moderator who has something due and
 // returns how many it wrote, and whether any was full (more items wait).
 func (d *Digester) SendDue(ctx context.Context) (n int, full bool, err error) {
-	for _, mod := range d.Moderators {
+	if by, err := d.Store.DigestsPaused(ctx); err != nil || by != "" {
+		return 0, false, err
+	}
+	mods, err := d.Store.Moderators(ctx, d.Moderators)
+	if err != nil {
+		return 0, false, err
+	}
+	for _, mod := range mods {
 		ok, f, err := d.sendOne(ctx, mod)
 		if err != nil {
 			return n, full, fmt.Errorf("digest for %s: %w", mod, err)

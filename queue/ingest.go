@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -49,7 +50,8 @@ var outcomeFiling = map[string]mail.Filing{
 type Ingester struct {
 	Store      *Store
 	Site       Site
-	Moderators []string
+	Moderators []string // as configured; admins may add and remove more by mail
+	Admins     []string
 	TokenTTL   time.Duration
 	Prechecks  *precheck.Engine
 	// Rules are the site's rules by number, quoted in rejection notices.
@@ -409,6 +411,16 @@ func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message,
 		return in.feedback(ctx, row, m, "digest reply not accepted: "+why)
 	}
 	row.Outcome, row.Reason = OutcomeReply, "authenticated reply from "+m.From.Addr
+	var items int
+	if err := in.Store.db.GetContext(ctx, &items, `SELECT COUNT(*) FROM digest_items di JOIN digests d ON d.id = di.digest_id
+		WHERE d.token = ?`, c.DigestToken); err != nil {
+		return mail.Filing{}, fmt.Errorf("digest items: %w", err)
+	}
+	if items == 0 && in.isAdmin(m.From.Addr) {
+		// A reply to an admin report carries admin commands.
+		row.Reason = "authenticated admin reply from " + m.From.Addr
+		return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error { return in.applyAdminReply(ctx, tx, m) })
+	}
 	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
 		return in.applyReply(ctx, tx, m, c.DigestToken)
 	})
@@ -419,13 +431,11 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 		return "no From address"
 	}
 	from := strings.ToLower(m.From.Addr)
-	listed := false
-	for _, mod := range in.Moderators {
-		if strings.EqualFold(mod, from) {
-			listed = true
-		}
+	mods, err := in.Store.Moderators(ctx, in.Moderators)
+	if err != nil {
+		return "moderator lookup failed: " + err.Error()
 	}
-	if !listed {
+	if !slices.Contains(mods, from) && !in.isAdmin(from) {
 		return fmt.Sprintf("%s is not a moderator", from)
 	}
 	if why := mail.AuthFailure(m, in.TrustedAuthServID); why != "" {
@@ -435,7 +445,7 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 		Moderator string    `db:"moderator"`
 		CreatedAt time.Time `db:"created_at"`
 	}
-	err := in.Store.db.GetContext(ctx, &d, `SELECT moderator, created_at FROM digests WHERE token = ?`, token)
+	err = in.Store.db.GetContext(ctx, &d, `SELECT moderator, created_at FROM digests WHERE token = ?`, token)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "unknown digest token"
 	}

@@ -67,7 +67,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 	}
 	d.Ingester = &queue.Ingester{
 		Store: store, Site: site, Templates: tmpl,
-		Moderators: cfg.Moderation.Moderators, TokenTTL: cfg.Moderation.TokenTTL.D(),
+		Moderators: cfg.Moderation.Moderators, Admins: cfg.Moderation.Admins, TokenTTL: cfg.Moderation.TokenTTL.D(),
 		Prechecks: precheck.Default(), Rules: precheck.SeedRules(),
 		UndoGrace: cfg.Moderation.UndoGrace.D(), NotifyReceived: *cfg.Moderation.NotifyReceived,
 		TrustedAuthServID: cfg.Moderation.TrustedAuthServID,
