@@ -298,6 +298,8 @@ var markdownBrackets = strings.NewReplacer("[", "", "]", "")
 // that mail unmarked, and everything from the first of them on is quote.
 var digestMarkerRE = regexp.MustCompile(`^(` +
 	`\d+ feedback messages? for the moderators\.|` +
+	`WAITING TOO LONG: please decide these first\.|Waiting too long: please decide these first\.|` +
+	`\d+ more waiting; they follow in the next digests\.|` +
 	`To decide, reply to this mail|` +
 	`Reply to this mail\. Write each command on its own line|` +
 	`HOW TO REPLY$|How to reply$|` +

@@ -49,6 +49,8 @@ type Digester struct {
 	// MaxItems caps the submissions in one digest (0: no cap). The rest
 	// wait for the next digest, which follows Settle later.
 	MaxItems int
+	// Escalation names overdue comments in digests and mails admins.
+	Escalation Escalation
 	// Queued is called after digests were written to the outbox.
 	Queued func()
 	Logger *slog.Logger
@@ -143,7 +145,10 @@ func (d *Digester) SendDue(ctx context.Context) (n int, full bool, err error) {
 		}
 		full = full || f
 	}
-	if n > 0 && d.Queued != nil {
+	if err := d.escalateToAdmins(ctx); err != nil {
+		return n, full, err
+	}
+	if d.Queued != nil {
 		d.Queued()
 	}
 	return n, full, nil
@@ -213,6 +218,12 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 		if err != nil {
 			return err
 		}
+		var late []overdueRow
+		if d.Escalation.After > 0 {
+			if late, err = overdue(ctx, tx, now.Add(-d.Escalation.After), ""); err != nil {
+				return err
+			}
+		}
 		more := 0
 		if d.MaxItems > 0 && len(subs) > d.MaxItems {
 			more = len(subs) - d.MaxItems
@@ -235,6 +246,7 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 		view := &templates.Digest{
 			SiteName: d.Site.Name, BaseURL: d.Site.BaseURL, Moderator: moderator,
 			ReplyAddress: d.Site.plus("d-" + token), Generated: now, More: more, Decided: decided,
+			Overdue: overdueItems(late, now),
 		}
 		number := 0
 		for _, s := range subs {

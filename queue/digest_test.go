@@ -97,3 +97,33 @@ func TestDigestCapRemindersAndTokens(t *testing.T) {
 		t.Errorf("expired token: %+v", got)
 	}
 }
+
+// Nothing expires silently: a comment pending past the first threshold
+// heads every digest, past the second it is mailed to the admins once.
+func TestEscalation(t *testing.T) {
+	m := newModeration(t, "Old comment.")
+	d := newDigester(t, m.s)
+	d.Escalation = Escalation{After: 48 * time.Hour, AdminsAfter: 96 * time.Hour, Admins: []string{"admin@forum.example"}}
+	ctx := context.Background()
+	m.now = m.now.Add(50 * time.Hour)
+	m.submit("New <new@people.example>", "A fresh one.")
+	d.SendDue(ctx)
+	ds := digestsTo(t, m.s, "bob@mods.example")
+	last := ds[len(ds)-1].Text
+	if !strings.HasPrefix(last, "WAITING TOO LONG") || !strings.Contains(last, "#1001") {
+		t.Errorf("digest does not open with the overdue comment:\n%s", last)
+	}
+	if n := m.count(`SELECT COUNT(*) FROM outbox WHERE kind = 'escalation'`); n != 0 {
+		t.Errorf("admins mailed at 50 hours")
+	}
+	m.now = m.now.Add(50 * time.Hour)
+	d.SendDue(ctx)
+	d.SendDue(ctx)
+	esc := m.lastMail("escalation", "admin@forum.example")
+	if esc == nil || !strings.Contains(esc.Text, "#1001") || strings.Contains(esc.Text, "#1002") {
+		t.Fatalf("escalation: %v", esc)
+	}
+	if n := m.count(`SELECT COUNT(*) FROM outbox WHERE kind = 'escalation'`); n != 1 {
+		t.Errorf("%d escalation mails, want 1", n)
+	}
+}

@@ -22,6 +22,17 @@ type Digest struct {
 	// Subject is the digest's subject, which the one-tap links of the
 	// HTML part answer with "Re: …"; "" means the rendered subject.
 	Subject string
+	// Overdue names pending comments older than the escalation threshold,
+	// at the top of every moderator's digest, so nothing expires silently.
+	Overdue []OverdueItem
+}
+
+// OverdueItem is a comment waiting longer than it should.
+type OverdueItem struct {
+	ID                    int64
+	PostTitle, AuthorName string
+	Received              time.Time
+	Waiting               string // "3 days"
 }
 
 // DigestItem is one pending comment.

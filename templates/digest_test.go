@@ -76,6 +76,7 @@ func testDigest() *Digest {
 			Text: "I posted yesterday and it is still not there.\nrule 12?",
 		}},
 		Decided: []DecidedItem{{ID: 1040, Action: "approved", Moderator: "bob@mods.example", When: at(14, 0)}},
+		Overdue: []OverdueItem{{ID: 1031, PostTitle: "UK accuses Meta", AuthorName: "Slow <Poke>", Received: at(9, 0), Waiting: "3 days"}},
 	}
 }
 

@@ -100,6 +100,11 @@ type Moderation struct {
 	// Authentication-Results header is believed ("" believes a failure
 	// result from any such header: only a refusal can come of it).
 	TrustedAuthServID string `toml:"trusted_authserv_id"`
+	// EscalateAfter names a pending comment at the top of every digest
+	// once it has waited this long; EscalateAdminsAfter mails it to the
+	// admins.
+	EscalateAfter       Duration `toml:"escalate_after"`
+	EscalateAdminsAfter Duration `toml:"escalate_admins_after"`
 	// MaxNoticesPerHour caps automatic notices to one address.
 	MaxNoticesPerHour int `toml:"max_notices_per_hour"`
 	// MaxSubmissionsPerHour caps one sender's queued submissions; the
@@ -269,6 +274,12 @@ func (c *Config) complete(getenv func(string) string) error {
 	}
 	if c.Moderation.DigestMaxItems == 0 {
 		c.Moderation.DigestMaxItems = 50
+	}
+	if c.Moderation.EscalateAfter == 0 {
+		c.Moderation.EscalateAfter = Duration(48 * time.Hour)
+	}
+	if c.Moderation.EscalateAdminsAfter == 0 {
+		c.Moderation.EscalateAdminsAfter = Duration(96 * time.Hour)
 	}
 	if c.Moderation.MaxNoticesPerHour == 0 {
 		c.Moderation.MaxNoticesPerHour = 10

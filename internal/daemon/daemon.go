@@ -62,6 +62,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		Store: store, Templates: tmpl, Site: site, Moderators: cfg.Moderation.Moderators,
 		Interval: cfg.Moderation.DigestInterval.D(), Settle: cfg.Moderation.DigestSettle.D(),
 		Reminder: cfg.Moderation.ReminderInterval.D(), MaxItems: cfg.Moderation.DigestMaxItems,
+		Escalation: queue.Escalation{After: cfg.Moderation.EscalateAfter.D(),
+			AdminsAfter: cfg.Moderation.EscalateAdminsAfter.D(), Admins: cfg.Moderation.Admins},
 		Queued: d.Outbox.Notify,
 		Logger: logger.With("part", "digest"),
 	}
