@@ -14,6 +14,9 @@ type FlagUpdate struct {
 	Folder      string
 	MessageID   string
 	Add, Remove []string // keywords ($Approved) or system flags (\Answered)
+	// Append, when set, is a whole message to APPEND to Folder with the
+	// Add flags, instead of changing a message found by MessageID.
+	Append []byte
 }
 
 // FlagQueue holds flag changes waiting to be made; the store implements
@@ -54,7 +57,13 @@ func (s *imapSession) applyFlags(ctx context.Context) error {
 			}
 			selected = mbox
 		}
-		problem, err := s.flagOne(u)
+		var problem string
+		var err error
+		if u.Append != nil {
+			problem, err = s.appendOne(mbox, u)
+		} else {
+			problem, err = s.flagOne(u)
+		}
 		if err != nil {
 			return err
 		}
@@ -122,6 +131,35 @@ func (s *imapSession) flagOne(u FlagUpdate) (string, error) {
 			}
 			return "", err
 		}
+	}
+	return "", nil
+}
+
+// appendOne appends u.Append to mbox with u.Add's flags.
+func (s *imapSession) appendOne(mbox string, u FlagUpdate) (string, error) {
+	var flags []imap.Flag
+	for _, f := range u.Add {
+		if f != "" && (f[0] == '\\' || s.keywords && validKeyword(f)) {
+			flags = append(flags, imap.Flag(f))
+		}
+	}
+	err := s.await("append", func() error {
+		cmd := s.c.Append(mbox, int64(len(u.Append)), &imap.AppendOptions{Flags: flags})
+		if _, err := cmd.Write(u.Append); err != nil {
+			cmd.Close()
+			return err
+		}
+		if err := cmd.Close(); err != nil {
+			return err
+		}
+		_, err := cmd.Wait()
+		return err
+	})
+	if err != nil {
+		if isNo(err) {
+			return "append: " + err.Error(), nil
+		}
+		return "", err
 	}
 	return "", nil
 }

@@ -51,14 +51,15 @@ func (s *Store) PendingFlags(ctx context.Context) ([]mail.FlagUpdate, error) {
 		MessageID string `db:"message_id"`
 		Add       string `db:"add_flags"`
 		Del       string `db:"del_flags"`
+		Raw       []byte `db:"raw"`
 	}
-	if err := s.db.SelectContext(ctx, &rows, `SELECT id, folder, message_id, add_flags, del_flags FROM flag_updates
+	if err := s.db.SelectContext(ctx, &rows, `SELECT id, folder, message_id, add_flags, del_flags, raw FROM flag_updates
 		WHERE done_at IS NULL ORDER BY id LIMIT 200`); err != nil {
 		return nil, fmt.Errorf("pending flags: %w", err)
 	}
 	out := make([]mail.FlagUpdate, len(rows))
 	for i, r := range rows {
-		out[i] = mail.FlagUpdate{ID: r.ID, Folder: r.Folder, MessageID: r.MessageID, Add: strings.Fields(r.Add), Remove: strings.Fields(r.Del)}
+		out[i] = mail.FlagUpdate{ID: r.ID, Folder: r.Folder, MessageID: r.MessageID, Add: strings.Fields(r.Add), Remove: strings.Fields(r.Del), Append: r.Raw}
 	}
 	return out, nil
 }
@@ -67,4 +68,15 @@ func (s *Store) PendingFlags(ctx context.Context) ([]mail.FlagUpdate, error) {
 func (s *Store) FlagsDone(ctx context.Context, id int64, problem string) error {
 	_, err := s.db.ExecContext(ctx, `UPDATE flag_updates SET done_at = ?, problem = ? WHERE id = ?`, s.now(), problem, id)
 	return err
+}
+
+// queueNote asks for a note to be appended to folder (a quarantined
+// message's explanation, threaded to it).
+func queueNote(ctx context.Context, tx *sqlx.Tx, folder string, raw []byte, flags []string, now any) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO flag_updates (folder, message_id, add_flags, raw, created_at) VALUES (?, '', ?, ?, ?)`,
+		folder, strings.Join(flags, " "), raw, now)
+	if err != nil {
+		return fmt.Errorf("queue note: %w", err)
+	}
+	return nil
 }

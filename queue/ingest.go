@@ -92,11 +92,9 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 		return in.quarantine(ctx, f, hash, "", "the server returned an empty message")
 	}
 	if f.Oversize {
-		msgID := ""
-		if m, err := mail.Parse(bytes.NewReader(f.Raw), nil); err == nil {
-			msgID = m.MessageID
-		}
-		return in.quarantine(ctx, f, hash, msgID, fmt.Sprintf("message is %d bytes, over the limit of the configured imap.max_message_size; it was not downloaded", f.Size))
+		// Only the header was downloaded: enough to say what it was.
+		head, _ := mail.Parse(bytes.NewReader(f.Raw), nil)
+		return in.quarantineMessage(ctx, f, hash, head, fmt.Sprintf("message is %d bytes, over the limit of the configured imap.max_message_size; it was not downloaded", f.Size))
 	}
 	m, err := mail.Parse(bytes.NewReader(f.Raw), nil)
 	if err != nil {
@@ -217,8 +215,14 @@ func (s *Store) duplicateByMessageID(ctx context.Context, m *mail.Message) (int6
 }
 
 func (in *Ingester) quarantine(ctx context.Context, f *mail.Fetched, hash, msgID, reason string) (mail.Filing, error) {
-	row := in.inboundRow(f, hash, nil, mail.KindMalformed)
-	row.MessageID = msgID
+	return in.quarantineMessage(ctx, f, hash, &mail.Message{MessageID: msgID}, reason)
+}
+
+// quarantineMessage records m (which may be partly read, or nil) as
+// quarantined with the reason.
+func (in *Ingester) quarantineMessage(ctx context.Context, f *mail.Fetched, hash string, m *mail.Message, reason string) (mail.Filing, error) {
+	row := in.inboundRow(f, hash, m, mail.KindMalformed)
+	msgID := row.MessageID
 	row.Outcome, row.Reason = OutcomeQuarantined, reason
 	in.logger().Warn("quarantined", "uid", f.UID, "message_id", msgID, "reason", reason)
 	return in.record(ctx, row, nil)
@@ -229,6 +233,9 @@ func (in *Ingester) quarantine(ctx context.Context, f *mail.Fetched, hash, msgID
 func (in *Ingester) record(ctx context.Context, row *inboundRow, then func(tx *sqlx.Tx, inboundID int64) error) (mail.Filing, error) {
 	filing := outcomeFiling[row.Outcome]
 	row.Folder, row.Keyword = filing.Folder, filing.Keyword
+	if row.Outcome == OutcomeQuarantined {
+		then = in.withQuarantineNote(row, then)
+	}
 	err := in.Store.tx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.NamedExecContext(ctx, `INSERT INTO inbound
 			(mailbox, uid_validity, uid, message_id, hash, size, from_addr, subject, kind, outcome, reason, folder, keyword, received_at)
@@ -471,4 +478,54 @@ func insertHits(ctx context.Context, tx *sqlx.Tx, id int64, hits []precheck.Hit)
 		}
 	}
 	return nil
+}
+
+// withQuarantineNote adds, to what a quarantined message causes, a short
+// note appended beside it in the quarantine folder, threaded to it, that
+// tells the admins why.
+func (in *Ingester) withQuarantineNote(row *inboundRow, then func(tx *sqlx.Tx, inboundID int64) error) func(tx *sqlx.Tx, inboundID int64) error {
+	return func(tx *sqlx.Tx, inboundID int64) error {
+		if then != nil {
+			if err := then(tx, inboundID); err != nil {
+				return err
+			}
+		}
+		subject := row.Subject
+		if subject == "" {
+			subject = "(no subject)"
+		}
+		out := &mail.Outgoing{
+			From:      mail.Address{Name: in.Site.Name + " moderation", Addr: in.Site.Address},
+			To:        []mail.Address{{Addr: in.Site.Address}},
+			Subject:   "Quarantined: " + subject,
+			MessageID: mail.NewMessageID("note", in.Site.domain()),
+			InReplyTo: row.MessageID,
+			Date:      in.Store.now(),
+			Text: fmt.Sprintf("modbot quarantined the message above (%s).\n\nWhy: %s\n\nFrom: %s\nSize: %d bytes\nReceived: %s\n\n"+
+				"Nothing was done with it: no comment was queued and nobody was answered. It stays here for you to read.\n",
+				subjectOrID(row), row.Reason, orNone(row.FromAddr), row.Size, row.ReceivedAt.Format(time.RFC1123Z)),
+		}
+		if row.MessageID != "" {
+			out.References = []string{row.MessageID}
+		}
+		raw, err := out.Bytes()
+		if err != nil {
+			return fmt.Errorf("compose quarantine note: %w", err)
+		}
+		return queueNote(context.Background(), tx, mail.FolderQuarantine, raw, []string{"$QuarantineNote", `\Seen`}, row.ReceivedAt)
+	}
+}
+
+func subjectOrID(row *inboundRow) string {
+	if row.MessageID != "" {
+		return "Message-ID <" + row.MessageID + ">"
+	}
+	return fmt.Sprintf("UID %d", row.UID)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "(none)"
+	}
+	return s
 }

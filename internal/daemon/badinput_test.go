@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"modbot/internal/dovecottest"
 	"modbot/mail"
@@ -127,9 +128,50 @@ func testBadInput(t *testing.T, ms mailSystem, imapAddr, smtpAddr, goldenName st
 		if perFolder[folder] == 0 {
 			continue
 		}
+		if folder == mail.FolderQuarantine {
+			continue
+		}
 		keyword := map[string]string{mail.FolderSubmissions: "$Pending", mail.FolderFeedback: "$Feedback",
-			mail.FolderIgnored: "$Ignored", mail.FolderQuarantine: "$Quarantined", mail.FolderReplies: "$Reply"}[folder]
+			mail.FolderIgnored: "$Ignored", mail.FolderReplies: "$Reply"}[folder]
 		waitFiled(t, imapAddr, folder, perFolder[folder], keyword)
+	}
+	// Each quarantined message has a note beside it saying why.
+	n := perFolder[mail.FolderQuarantine]
+	deadline := time.Now().Add(30 * time.Second)
+	var quarantined, notes int
+	for time.Now().Before(deadline) {
+		flags, _, err := folderFlags(imapAddr, mail.FolderQuarantine)
+		quarantined, notes = 0, 0
+		for _, f := range flags {
+			switch {
+			case hasFlag(f, "$Quarantined"):
+				quarantined++
+			case hasFlag(f, "$QuarantineNote"):
+				notes++
+			}
+		}
+		if err == nil && quarantined == n && notes == n {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if quarantined != n || notes != n {
+		t.Errorf("Modbot/Quarantine holds %d quarantined messages and %d notes, want %d of each", quarantined, notes, n)
+	}
+	raws, err = ms.Messages(inbox, mail.FolderQuarantine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, raw := range raws {
+		note, err := mail.Parse(bytes.NewReader(raw), nil)
+		if err == nil && note.Subject == "Quarantined: a very large attachment" && len(note.InReplyTo) == 1 &&
+			note.InReplyTo[0] == "big@people.example" && strings.Contains(note.Text, "over the limit") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no note threaded to the 20 MB message saying why it was quarantined")
 	}
 }
 
