@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	"modbot/internal/dovecottest"
 	"modbot/mail"
 	"modbot/queue"
@@ -157,6 +159,17 @@ func TestModerateDovecot(t *testing.T) {
 // gets the answer, and the message in Modbot/Feedback is flagged answered.
 func TestAnswerFeedbackInProcess(t *testing.T) {
 	ms, imapAddr, smtpAddr := startDevmail(t)
+	testAnswerFeedback(t, ms, imapAddr, smtpAddr)
+}
+
+func TestAnswerFeedbackDovecot(t *testing.T) {
+	dc := dovecottest.Start(t, inbox, alice, bob, carol)
+	testAnswerFeedback(t, dc, dc.IMAPAddr, dc.SMTPAddr)
+}
+
+// testAnswerFeedback also rejects and holds comments, so the keywords of
+// every decision are seen over IMAP.
+func testAnswerFeedback(t *testing.T, ms mailSystem, imapAddr, smtpAddr string) {
 	cfg := testConfig(t, t.TempDir(), imapAddr, smtpAddr)
 	_, _ = startDaemon(t, cfg)
 	fb := []byte("From: Carol <carol@people.example>\r\nTo: moderator@forum.example\r\nSubject: Re: your comment\r\n" +
@@ -167,6 +180,28 @@ func TestAnswerFeedbackInProcess(t *testing.T) {
 	digest := waitFor(t, ms, alice, "moderate")
 	if !strings.Contains(digest.Text, "Why the wait?") {
 		t.Fatalf("feedback not in the digest:\n%s", digest.Text)
+	}
+	for i, body := range []string{"To be rejected.", "To be held."} {
+		if err := ms.Append(inbox, "INBOX", submission(i+1, body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFiled(t, imapAddr, mail.FolderSubmissions, 2, "$Pending")
+	digest2 := waitFor(t, ms, bob, "2 comments")
+	if err := ms.Append(inbox, "INBOX", replyTo(digest2, "Bob <bob@mods.example>", "reject 1 rule 5\nhold 2")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	var flags [][]imap.Flag
+	for time.Now().Before(deadline) {
+		flags, _, _ = folderFlags(imapAddr, mail.FolderSubmissions)
+		if len(flags) == 2 && (hasFlag(flags[0], "$Rejected") && hasFlag(flags[1], "$Held") || hasFlag(flags[1], "$Rejected") && hasFlag(flags[0], "$Held")) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if len(flags) != 2 || hasFlag(flags[0], "$Pending") || hasFlag(flags[1], "$Pending") {
+		t.Errorf("after reject and hold, the submissions are tagged %v", flags)
 	}
 	if err := ms.Append(inbox, "INBOX", replyTo(digest, "Alice <alice@mods.example>", "reply 1: Moderators are volunteers; soon.")); err != nil {
 		t.Fatal(err)
