@@ -2,17 +2,21 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"modbot/queue"
+	"modbot/templates"
 )
 
 // StatsSource gives the store's counts; queue.Store is one.
@@ -33,20 +37,110 @@ type Server struct {
 	Watcher func() WatcherStats
 	Logger  *slog.Logger
 
+	// The comment pages, API, feed, form and widget are served when
+	// Comments and Templates are set; the unsubscribe and confirmation
+	// pages when Subscriptions is set too. Sender carries form
+	// submissions to the moderator inbox.
+	Comments      CommentStore
+	Subscriptions SubscriptionStore
+	Sender        Sender
+	Templates     *templates.Set
+	Site          queue.Site
+	Options       Options
+
 	srv *http.Server
 	reg *prometheus.Registry
+
+	setup   sync.Once
+	key     []byte // signs form tokens; new on every start
+	limiter *limiter
+	// now and random are replaced by tests for stable output.
+	now    func() time.Time
+	random io.Reader
+}
+
+// Options tune the comment side. The zero value is usable.
+type Options struct {
+	// FormRate is how many comments one client address may send through
+	// the form; 10 an hour when zero.
+	FormRate Rate
+	// CORSOrigins are the origins (https://forum.example) whose pages
+	// may read the JSON API and frame the widget.
+	CORSOrigins []string
+	// ClientIPHeader is the header a reverse proxy puts the client's
+	// address in; "" uses the connection's address.
+	ClientIPHeader string
+	// Lang is the pages' language; "en" when empty.
+	Lang string
+}
+
+// Rate is N events per Per.
+type Rate struct {
+	N   int
+	Per time.Duration
+}
+
+// CommentStore is what the pages, API and feed read; queue.Store is one.
+type CommentStore interface {
+	Posts(ctx context.Context) ([]queue.Post, error)
+	Post(ctx context.Context, slug string) (*queue.Post, error)
+	Comments(ctx context.Context, slug string) ([]queue.Comment, error)
+}
+
+// SubscriptionStore ends and confirms subscriptions; queue.Store is one.
+type SubscriptionStore interface {
+	UnsubscribeAddress(ctx context.Context, token string) (string, error)
+	Unsubscribe(ctx context.Context, token string) (string, error)
+	PendingSubscription(ctx context.Context, token string) (*queue.Subscription, error)
+	ConfirmSubscription(ctx context.Context, token string) (*queue.Subscription, error)
+}
+
+// Sender submits a message over SMTP; mail.Sender is one.
+type Sender interface {
+	Send(ctx context.Context, from string, to []string, raw []byte) error
+}
+
+func (s *Server) init() {
+	s.setup.Do(func() {
+		s.reg = prometheus.NewRegistry()
+		s.reg.MustRegister(&collector{s: s})
+		if s.now == nil {
+			s.now = time.Now
+		}
+		if s.random == nil {
+			s.random = rand.Reader
+		}
+		s.key = make([]byte, 32)
+		s.read(s.key)
+		rate := s.Options.FormRate
+		if rate.N <= 0 || rate.Per <= 0 {
+			rate = Rate{N: 10, Per: time.Hour}
+		}
+		s.limiter = newLimiter(rate)
+		if s.Logger == nil {
+			s.Logger = slog.Default()
+		}
+	})
+}
+
+// read fills b with random bytes.
+func (s *Server) read(b []byte) {
+	if _, err := io.ReadFull(s.random, b); err != nil {
+		// crypto/rand does not fail on supported platforms.
+		panic(fmt.Sprintf("web: read random bytes: %v", err))
+	}
 }
 
 // Handler returns the routes.
 func (s *Server) Handler() http.Handler {
-	if s.reg == nil {
-		s.reg = prometheus.NewRegistry()
-		s.reg.MustRegister(&collector{s: s})
-	}
+	s.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
-	return mux
+	if s.Comments != nil && s.Templates != nil {
+		s.commentRoutes(mux)
+	}
+	return securityHeaders(mux)
 }
 
 // healthz answers 200 when the store answers; the body says whether the
@@ -81,7 +175,12 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 
 // Serve serves on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.srv = &http.Server{Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	// A slow client cannot hold a connection for long; the write timeout
+	// leaves room for a form submission's SMTP transaction.
+	s.srv = &http.Server{
+		Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 2 * sendTimeout, IdleTimeout: 2 * time.Minute,
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.srv.Serve(ln) }()
 	select {

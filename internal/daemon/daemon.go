@@ -82,10 +82,21 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 	ic := imapConfig(cfg, logger.With("part", "imap"))
 	ic.Flags = store
 	d.Watcher = mail.NewWatcher(ic, store, d.Ingester)
-	d.Web = &web.Server{Stats: store, Logger: logger.With("part", "web"), Watcher: func() web.WatcherStats {
-		st := d.Watcher.Stats()
-		return web.WatcherStats{Reconnects: st.Reconnects, Connected: st.Connected, LastSync: st.LastSync}
-	}}
+	d.Web = &web.Server{
+		Stats: store, Logger: logger.With("part", "web"),
+		Watcher: func() web.WatcherStats {
+			st := d.Watcher.Stats()
+			return web.WatcherStats{Reconnects: st.Reconnects, Connected: st.Connected, LastSync: st.LastSync}
+		},
+		Comments: store, Subscriptions: store, Templates: tmpl, Site: site,
+		// Its own connection: a form submission does not wait behind
+		// the outbox.
+		Sender: mail.NewSender(smtpConfig(cfg)),
+		Options: web.Options{
+			FormRate:    web.Rate{N: cfg.Web.FormRate.N, Per: cfg.Web.FormRate.Per},
+			CORSOrigins: cfg.Web.CORSOrigins, ClientIPHeader: cfg.Web.ClientIPHeader,
+		},
+	}
 	if cfg.Web.Listen != "" {
 		// Listen now, so a port conflict fails the start rather than
 		// surfacing later in a log line.
