@@ -3,11 +3,13 @@ package mail
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"fmt"
 	"mime"
 	"mime/quotedprintable"
 	netmail "net/mail"
+	"path"
 	"sort"
 	"strings"
 	"time"
@@ -41,6 +43,18 @@ type Outgoing struct {
 	Headers map[string]string
 	Text    string
 	HTML    string // when set, the message is multipart/alternative
+	// Inline are images the HTML refers to as "cid:<ContentID>". With
+	// them the HTML alternative becomes multipart/related: the HTML
+	// first, then each part in base64. They need HTML.
+	Inline []InlinePart
+}
+
+// InlinePart is a file shown inside the HTML part, such as a chart.
+type InlinePart struct {
+	ContentID   string // without angle brackets: chart.1@forum.example
+	ContentType string // image/png
+	Filename    string // a name for clients that save it; may be ""
+	Data        []byte
 }
 
 const (
@@ -77,6 +91,9 @@ func (o *Outgoing) Bytes() ([]byte, error) {
 				return nil, fmt.Errorf("compose: %s: %w", l.key, err)
 			}
 		}
+	}
+	if err := o.checkInline(); err != nil {
+		return nil, err
 	}
 	msgID := trimBrackets(o.MessageID)
 	if msgID == "" {
@@ -144,22 +161,99 @@ func (o *Outgoing) Bytes() ([]byte, error) {
 		return b.Bytes(), nil
 	}
 	html := outText(o.HTML)
-	// A boundary with "=_" never occurs in quoted-printable text; deriving
-	// it from the content keeps the bytes the same on every retry.
-	sum := sha256.Sum256([]byte(msgID + "\x00" + text + "\x00" + html))
+	// A boundary with "=_" never occurs in quoted-printable text or in
+	// base64; deriving it from the content keeps the bytes the same on
+	// every retry.
+	h := sha256.New()
+	h.Write([]byte(msgID + "\x00" + text + "\x00" + html))
+	for _, p := range o.Inline {
+		h.Write([]byte("\x00" + p.ContentID + "\x00"))
+		h.Write(p.Data)
+	}
+	sum := h.Sum(nil)
 	boundary := "=_modbot_" + hex.EncodeToString(sum[:12])
 	writeField(&b, "Content-Type", `multipart/alternative; boundary="`+boundary+`"`)
 	b.WriteString("\r\n")
-	for _, p := range []struct{ typ, body string }{{"text/plain", text}, {"text/html", html}} {
-		b.WriteString("--" + boundary + "\r\n")
-		writeField(&b, "Content-Type", p.typ+"; charset=utf-8")
-		writeField(&b, "Content-Transfer-Encoding", "quoted-printable")
+	b.WriteString("--" + boundary + "\r\n")
+	writeTextPart(&b, "text/plain", text)
+	b.WriteString("--" + boundary + "\r\n")
+	if len(o.Inline) == 0 {
+		writeTextPart(&b, "text/html", html)
+	} else {
+		related := "=_modbot_rel_" + hex.EncodeToString(sum[12:24])
+		writeField(&b, "Content-Type", `multipart/related; boundary="`+related+`"; type="text/html"`)
 		b.WriteString("\r\n")
-		writeQP(&b, p.body)
-		b.WriteString("\r\n")
+		b.WriteString("--" + related + "\r\n")
+		writeTextPart(&b, "text/html", html)
+		for _, p := range o.Inline {
+			b.WriteString("--" + related + "\r\n")
+			writeInlinePart(&b, p)
+		}
+		b.WriteString("--" + related + "--\r\n")
 	}
 	b.WriteString("--" + boundary + "--\r\n")
 	return b.Bytes(), nil
+}
+
+// checkInline checks the inline parts: they need an HTML part to refer
+// to them, and a Content-ID and type that can be written as they are.
+func (o *Outgoing) checkInline() error {
+	if len(o.Inline) > 0 && o.HTML == "" {
+		return fmt.Errorf("compose: inline parts without an HTML part")
+	}
+	seen := make(map[string]bool)
+	for _, p := range o.Inline {
+		id := trimBrackets(p.ContentID)
+		if !validMsgID(id) {
+			return fmt.Errorf("compose: inline part: invalid Content-ID %q", clip(p.ContentID, 80))
+		}
+		if seen[id] {
+			return fmt.Errorf("compose: inline part: Content-ID %s used twice", id)
+		}
+		seen[id] = true
+		if t := strings.ToLower(p.ContentType); !validMediaType(t) || strings.HasPrefix(t, "multipart/") || strings.HasPrefix(t, "message/") {
+			return fmt.Errorf("compose: inline part %s: invalid Content-Type %q", id, clip(p.ContentType, 40))
+		}
+	}
+	return nil
+}
+
+// writeTextPart writes the header and body of one text part, ending in
+// CRLF before the next boundary.
+func writeTextPart(b *bytes.Buffer, typ, body string) {
+	writeField(b, "Content-Type", typ+"; charset=utf-8")
+	writeField(b, "Content-Transfer-Encoding", "quoted-printable")
+	b.WriteString("\r\n")
+	writeQP(b, body)
+	b.WriteString("\r\n")
+}
+
+// writeInlinePart writes p in base64, in lines of 76 characters.
+func writeInlinePart(b *bytes.Buffer, p InlinePart) {
+	typ := strings.ToLower(p.ContentType)
+	disp := "inline"
+	// The name is a label for a client that saves the file: one line,
+	// no path; FormatMediaType encodes (RFC 2231) or refuses the rest.
+	name := path.Base(strings.ReplaceAll(truncateUTF8(cleanText(strings.ToValidUTF8(p.Filename, "")), maxNameBytes), `\`, "/"))
+	if name != "" && name != "." && name != "/" && name != ".." {
+		if v := mime.FormatMediaType(typ, map[string]string{"name": name}); v != "" {
+			typ = v
+		}
+		if v := mime.FormatMediaType("inline", map[string]string{"filename": name}); v != "" {
+			disp = v
+		}
+	}
+	writeField(b, "Content-Type", typ)
+	writeField(b, "Content-Transfer-Encoding", "base64")
+	writeField(b, "Content-ID", "<"+trimBrackets(p.ContentID)+">")
+	writeField(b, "Content-Disposition", disp)
+	b.WriteString("\r\n")
+	enc := base64.StdEncoding.EncodeToString(p.Data)
+	for len(enc) > 76 {
+		b.WriteString(enc[:76] + "\r\n")
+		enc = enc[76:]
+	}
+	b.WriteString(enc + "\r\n")
 }
 
 // Recipients returns the envelope recipients: the To and Cc addresses,

@@ -3,7 +3,11 @@ package mail
 import (
 	"bufio"
 	"bytes"
+	"encoding/base64"
 	"errors"
+	"fmt"
+	"io"
+	"mime"
 	"os"
 	"path/filepath"
 	"slices"
@@ -53,7 +57,32 @@ func composeCases() map[string]*Outgoing {
 			Date:       composeDate,
 			Text:       "Très bien — merci ✓\r\nSecond line\r\n",
 		},
+		"inline": {
+			From:      bot,
+			To:        []Address{{Addr: "admin@forum.example"}},
+			ReplyTo:   []Address{{Addr: "moderator+d-r3p0rtT0ken@forum.example"}},
+			Subject:   "[Example Forum] Daily report",
+			MessageID: "report.1.zz9@modbot.forum.example",
+			Date:      composeDate,
+			Headers:   map[string]string{"X-Modbot-Report": "daily"},
+			Text:      "Received  12\n",
+			HTML:      "<p>Received 12</p>\n<img src=\"cid:chart.daily@forum.example\" width=\"600\" height=\"240\" alt=\"chart\">\n",
+			Inline: []InlinePart{{
+				ContentID: "chart.daily@forum.example", ContentType: "image/png", Filename: "chart.png",
+				Data: inlineData(),
+			}},
+		},
 	}
+}
+
+// inlineData is long enough for several lines of base64, with every
+// byte value in it.
+func inlineData() []byte {
+	b := []byte("\x89PNG\r\n\x1a\n")
+	for i := range 256 {
+		b = append(b, byte(i))
+	}
+	return b
 }
 
 // TestComposeGolden compares Bytes with testdata/compose/<case>.eml
@@ -255,6 +284,25 @@ func TestComposeErrors(t *testing.T) {
 		{"owned header content-type", func(o *Outgoing) { o.Headers = map[string]string{"Content-Type": "text/html"} }, "compose: header field Content-Type is set"},
 		{"header name with colon", func(o *Outgoing) { o.Headers = map[string]string{"X-A: b\r\nBcc": "x"} }, "compose: invalid header field name"},
 		{"header name with space", func(o *Outgoing) { o.Headers = map[string]string{"X A": "x"} }, "compose: invalid header field name"},
+		{"inline without html", func(o *Outgoing) {
+			o.Inline = []InlinePart{{ContentID: "a@b", ContentType: "image/png"}}
+		}, "compose: inline parts without an HTML part"},
+		{"inline content-id with CRLF", func(o *Outgoing) {
+			o.HTML = "<p>x</p>"
+			o.Inline = []InlinePart{{ContentID: "a@b\r\nBcc: x@y", ContentType: "image/png"}}
+		}, "compose: inline part: invalid Content-ID"},
+		{"inline content-id twice", func(o *Outgoing) {
+			o.HTML = "<p>x</p>"
+			o.Inline = []InlinePart{{ContentID: "a@b", ContentType: "image/png"}, {ContentID: "<a@b>", ContentType: "image/png"}}
+		}, "compose: inline part: Content-ID a@b used twice"},
+		{"inline multipart", func(o *Outgoing) {
+			o.HTML = "<p>x</p>"
+			o.Inline = []InlinePart{{ContentID: "a@b", ContentType: "multipart/mixed"}}
+		}, "compose: inline part a@b: invalid Content-Type"},
+		{"inline type with parameters", func(o *Outgoing) {
+			o.HTML = "<p>x</p>"
+			o.Inline = []InlinePart{{ContentID: "a@b", ContentType: "image/png\r\nBcc: x@y"}}
+		}, "compose: inline part a@b: invalid Content-Type"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -328,5 +376,83 @@ func TestRecipients(t *testing.T) {
 	}
 	if got, want := o.Recipients(), []string{"a@x.example", "b@x.example", "c@x.example"}; !slices.Equal(got, want) {
 		t.Errorf("Recipients = %q, want %q", got, want)
+	}
+}
+
+// TestComposeInline reads the MIME tree of a message with an inline
+// image: the HTML and the image are related parts of the HTML
+// alternative, and the image comes back byte for byte under its
+// Content-ID.
+func TestComposeInline(t *testing.T) {
+	o := composeCases()["inline"]
+	o.Inline[0].Filename = "../../Grafik für Admins.png\r\nX-Evil: 1"
+	b, err := o.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkWireFormat(t, b)
+	var tree []string
+	var data []byte
+	var walk func(h textproto.Header, body io.Reader, depth int)
+	walk = func(h textproto.Header, body io.Reader, depth int) {
+		typ, params, err := mime.ParseMediaType(h.Get("Content-Type"))
+		if err != nil {
+			t.Fatalf("Content-Type %q: %v", h.Get("Content-Type"), err)
+		}
+		line := strings.Repeat("  ", depth) + typ
+		if id := h.Get("Content-Id"); id != "" {
+			line += " " + id
+		}
+		if disp := h.Get("Content-Disposition"); disp != "" {
+			dt, dp, err := mime.ParseMediaType(disp)
+			if err != nil {
+				t.Errorf("Content-Disposition %q: %v", disp, err)
+			}
+			line += fmt.Sprintf(" %s %q", dt, dp["filename"])
+		}
+		tree = append(tree, line)
+		if strings.HasPrefix(typ, "multipart/") {
+			mr := textproto.NewMultipartReader(body, params["boundary"])
+			for {
+				p, err := mr.NextPart()
+				if err == io.EOF {
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				walk(p.Header, p, depth+1)
+			}
+		}
+		if typ == "image/png" {
+			if data, err = io.ReadAll(base64.NewDecoder(base64.StdEncoding, body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	br := bufio.NewReader(bytes.NewReader(b))
+	h, err := textproto.ReadHeader(br)
+	if err != nil {
+		t.Fatal(err)
+	}
+	walk(h, br, 0)
+	want := []string{
+		"multipart/alternative",
+		"  text/plain",
+		"  multipart/related",
+		"    text/html",
+		// The name is a label: no path, no line break, non-ASCII encoded
+		// as RFC 2231 says.
+		`    image/png <chart.daily@forum.example> inline "Grafik für Admins.png  X-Evil: 1"`,
+	}
+	if !slices.Equal(tree, want) {
+		t.Errorf("MIME tree:\n%s\nwant:\n%s", strings.Join(tree, "\n"), strings.Join(want, "\n"))
+	}
+	if !bytes.Equal(data, inlineData()) {
+		t.Errorf("inline data = %q, want %q", data, inlineData())
+	}
+	// The relation names the HTML as its root type, as RFC 2387 asks.
+	if !bytes.Contains(b, []byte(`type="text/html"`)) {
+		t.Error("multipart/related without type=\"text/html\"")
 	}
 }

@@ -298,6 +298,7 @@ var markdownBrackets = strings.NewReplacer("[", "", "]", "")
 // that mail unmarked, and everything from the first of them on is quote.
 var digestMarkerRE = regexp.MustCompile(`^(` +
 	`\d+ feedback messages? for the moderators\.|` +
+	`.+: (daily|weekly) report for |SUBMISSIONS AND DECISIONS$|ADMIN COMMANDS$|` +
 	`WAITING TOO LONG: please decide these first\.|Waiting too long: please decide these first\.|` +
 	`\d+ more waiting; they follow in the next digests\.|` +
 	`To decide, reply to this mail|` +

@@ -377,7 +377,7 @@ func (d *Digester) decidedByOthers(ctx context.Context, tx *sqlx.Tx, moderator s
 	}
 	err := tx.SelectContext(ctx, &rows, `SELECT submission_id, action, moderator, created_at FROM decisions
 		WHERE moderator <> ? AND undone_at IS NULL AND action <> 'undo'
-		AND created_at >= COALESCE((SELECT MAX(created_at) FROM digests WHERE moderator = ?), '')
+		AND created_at >= COALESCE((SELECT MAX(created_at) FROM digests WHERE moderator = ? AND kind = 'digest'), '')
 		ORDER BY id`, moderator, moderator)
 	if err != nil {
 		return nil, fmt.Errorf("decided by others: %w", err)

@@ -418,12 +418,11 @@ func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message,
 		return in.feedback(ctx, row, m, "digest reply not accepted: "+why)
 	}
 	row.Outcome, row.Reason = OutcomeReply, "authenticated reply from "+m.From.Addr
-	var items int
-	if err := in.Store.db.GetContext(ctx, &items, `SELECT COUNT(*) FROM digest_items di JOIN digests d ON d.id = di.digest_id
-		WHERE d.token = ?`, c.DigestToken); err != nil {
-		return mail.Filing{}, fmt.Errorf("digest items: %w", err)
+	var kind string
+	if err := in.Store.db.GetContext(ctx, &kind, `SELECT kind FROM digests WHERE token = ?`, c.DigestToken); err != nil {
+		return mail.Filing{}, fmt.Errorf("digest kind: %w", err)
 	}
-	if items == 0 && in.isAdmin(m.From.Addr) {
+	if kind == "report" {
 		// A reply to an admin report carries admin commands.
 		row.Reason = "authenticated admin reply from " + m.From.Addr
 		return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error { return in.applyAdminReply(ctx, tx, m) })

@@ -52,7 +52,7 @@ func (s *Store) Stats(ctx context.Context) (*Stats, error) {
 	if err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
-	if err := s.db.GetContext(ctx, &st.Digests, `SELECT COUNT(*) FROM digests`); err != nil {
+	if err := s.db.GetContext(ctx, &st.Digests, `SELECT COUNT(*) FROM digests WHERE kind = 'digest'`); err != nil {
 		return nil, fmt.Errorf("stats: %w", err)
 	}
 	return st, nil

@@ -32,6 +32,7 @@ type Config struct {
 	Web        Web        `toml:"web"`
 	Templates  Templates  `toml:"templates"`
 	Log        Log        `toml:"log"`
+	Reports    Reports    `toml:"reports"`
 	Rules      Rules      `toml:"rules"`
 	Posts      []Post     `toml:"posts"`
 
@@ -110,6 +111,13 @@ type Moderation struct {
 	// MaxSubmissionsPerHour caps one sender's queued submissions; the
 	// excess is held for moderators, never dropped.
 	MaxSubmissionsPerHour int `toml:"max_submissions_per_hour"`
+}
+
+// Reports are mailed to moderation.admins.
+type Reports struct {
+	Daily  *bool  `toml:"daily"`
+	Weekly *bool  `toml:"weekly"`
+	At     string `toml:"at"` // time of day, UTC, "06:00"
 }
 
 // Store is where modbot keeps its state.
@@ -300,6 +308,15 @@ func (c *Config) complete(getenv func(string) string) error {
 	if c.Web.FormRate.N == 0 {
 		c.Web.FormRate = Rate{N: 10, Per: time.Hour}
 	}
+	if c.Reports.Daily == nil {
+		t := true
+		c.Reports.Daily = &t
+	}
+	if c.Reports.Weekly == nil {
+		t := true
+		c.Reports.Weekly = &t
+	}
+	setDefault(&c.Reports.At, "06:00")
 	setDefault(&c.Store.Driver, "sqlite")
 	setDefault(&c.Store.DSN, "modbot.db")
 	setDefault(&c.Log.Level, "info")
@@ -443,6 +460,9 @@ func (c *Config) Validate() error {
 		bad("store.driver", "postgres is not supported by this version; use sqlite")
 	default:
 		bad("store.driver", "%q is not one of sqlite, postgres", c.Store.Driver)
+	}
+	if t, err := time.Parse("15:04", c.Reports.At); err != nil || t.Format("15:04") != c.Reports.At {
+		bad("reports.at", "%q is not a time of day such as \"06:00\"", c.Reports.At)
 	}
 	checkAddr("web.listen", c.Web.Listen, false)
 	for i, o := range c.Web.CORSOrigins {

@@ -29,6 +29,7 @@ type Daemon struct {
 	Ingester  *queue.Ingester
 	Digester  *queue.Digester
 	Outbox    *queue.Outbox
+	Reporter  *queue.Reporter
 	Web       *web.Server
 	WebListen net.Listener // set by New when [web] listen is configured
 }
@@ -67,6 +68,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		Queued: d.Outbox.Notify,
 		Logger: logger.With("part", "digest"),
 	}
+	at, err := queue.ParseTimeOfDay(cfg.Reports.At)
+	if err != nil {
+		store.Close()
+		return nil, fmt.Errorf("reports.at: %w", err)
+	}
+	d.Reporter = &queue.Reporter{Store: store, Templates: tmpl, Site: site, Admins: cfg.Moderation.Admins,
+		Daily: *cfg.Reports.Daily, Weekly: *cfg.Reports.Weekly, At: at, Rules: precheck.SeedRules(),
+		Queued: d.Outbox.Notify, Logger: logger.With("part", "report")}
 	d.Ingester = &queue.Ingester{
 		Store: store, Site: site, Templates: tmpl,
 		Moderators: cfg.Moderation.Moderators, Admins: cfg.Moderation.Admins, TokenTTL: cfg.Moderation.TokenTTL.D(),
@@ -159,6 +168,7 @@ func (d *Daemon) Run(ctx context.Context) error {
 		"smtp", d.Config.SMTP.Addr, "moderators", len(d.Config.Moderation.Moderators), "web", d.Config.Web.Listen)
 	start("outbox", d.Outbox.Run)
 	start("digest", d.Digester.Run)
+	start("report", d.Reporter.Run)
 	start("imap", d.Watcher.Run)
 	if d.WebListen != nil {
 		start("web", func(ctx context.Context) error { return d.Web.Serve(ctx, d.WebListen) })
