@@ -61,6 +61,12 @@ type IMAPConfig struct {
 	// (a decision tags its submission; an answered feedback message
 	// gets \Answered). They are made after each sync.
 	Flags FlagQueue
+	// Progress, when set, hears how each pass over the mailbox goes:
+	// done = 0 when a pass finds total new messages, after each message
+	// handled (done < total), and done = total exactly once, when the
+	// pass is complete (0, 0 when there was nothing new). It runs on the
+	// watcher's goroutine and must return quickly.
+	Progress func(done, total int)
 
 	Logger *slog.Logger
 }
@@ -167,6 +173,8 @@ type imapSession struct {
 	delim       rune   // hierarchy delimiter; 0 for a flat namespace
 	prefix      string // personal namespace prefix, e.g. "INBOX."
 	created     map[string]bool
+
+	passDone, passTotal int // progress of the current sync, for cfg.Progress
 
 	// newMail receives a token when the server reports EXISTS. It is
 	// written on the client's reader goroutine, so never blocking.

@@ -217,6 +217,10 @@ func (s *imapSession) sync(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.passDone, s.passTotal = 0, len(uids)
+	if cfg.Progress != nil && len(uids) > 0 {
+		cfg.Progress(0, len(uids))
+	}
 	for len(uids) > 0 {
 		n := min(len(uids), cfg.BatchSize)
 		last, err = s.batch(ctx, uids[:n], last)
@@ -224,6 +228,9 @@ func (s *imapSession) sync(ctx context.Context) error {
 			return err
 		}
 		uids = uids[n:]
+	}
+	if cfg.Progress != nil {
+		cfg.Progress(s.passTotal, s.passTotal)
 	}
 	return nil
 }
@@ -409,6 +416,9 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 		}
 		s.w.updateStats(func(st *WatcherStats) { st.Fetched++ })
 		*done = append(*done, filed{uid: uid, filing: filing})
+		if s.passDone++; s.w.cfg.Progress != nil && s.passDone < s.passTotal {
+			s.w.cfg.Progress(s.passDone, s.passTotal)
+		}
 	}
 	err := cmd.Close()
 	if wd.stop() {

@@ -29,6 +29,10 @@ commands:
   run -config FILE   run the daemon
   demo               run a complete demo on loopback (mail servers, daemon, web)
   reply-check        read a moderator's reply (.eml) on stdin, print the commands modbot reads
+  status             queue, outbox, inbox sync and digests, from the database (-json)
+  doctor             check the mail servers, plus addressing and DNS; explain each failure
+  export             published comments and the audit log as JSON lines (-o FILE)
+  import FILE.xml    bring in the approved comments of a WordPress export (WXR)
   version            print the version
 
 Run "modbot <command> -h" for a command's flags.
@@ -51,6 +55,14 @@ func main() {
 		err = demoCmd(ctx, args)
 	case "reply-check":
 		err = replyCheckCmd(os.Stdin, os.Stdout, args)
+	case "status":
+		err = statusCmd(ctx, os.Stdout, args)
+	case "doctor":
+		err = doctorCmd(ctx, os.Stdout, args)
+	case "export":
+		err = exportCmd(ctx, os.Stdout, os.Stderr, args)
+	case "import":
+		err = importCmd(ctx, os.Stdout, os.Stderr, args)
 	case "version":
 		fmt.Println("modbot", version)
 	case "-h", "-help", "--help", "help":

@@ -90,6 +90,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 	}
 	ic := imapConfig(cfg, logger.With("part", "imap"))
 	ic.Flags = store
+	ic.Progress = syncProgress(ctx, store, cfg.IMAP.Mailbox, logger.With("part", "imap"))
 	d.Watcher = mail.NewWatcher(ic, store, d.Ingester)
 	d.Web = &web.Server{
 		Stats: store, Logger: logger.With("part", "web"),

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+
+	"modbot/internal/config"
+	"modbot/queue"
+)
+
+// exportCmd writes the published comments and the decisions' audit log
+// as JSON lines, read from the database without changing it.
+func exportCmd(ctx context.Context, stdout, stderr io.Writer, args []string) (err error) {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	path := fs.String("config", "modbot.toml", "configuration `file`")
+	outPath := fs.String("o", "", "write to `file` (mode 0600: the audit log names moderators) instead of standard output")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		return err
+	}
+	store, err := queue.OpenReadOnly(ctx, cfg.Path(cfg.Store.DSN))
+	if err != nil {
+		return fmt.Errorf("%w (has modbot run with this configuration yet?)", err)
+	}
+	defer store.Close()
+
+	w := stdout
+	if *outPath != "" {
+		f, err := os.OpenFile(*outPath, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		defer func() {
+			err = errors.Join(err, f.Close())
+			if err != nil {
+				os.Remove(*outPath) // half an export is worse than none
+			}
+		}()
+		w = f
+	}
+	bw := bufio.NewWriter(w)
+	res, err := store.Export(ctx, bw)
+	if err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return fmt.Errorf("export: %w", err)
+	}
+	fmt.Fprintf(stderr, "exported %d published comments and %d decisions\n", res.Comments, res.Decisions)
+	return nil
+}
