@@ -29,6 +29,7 @@ commands:
   run -config FILE   run the daemon
   demo               run a complete demo on loopback (mail servers, daemon, web)
   reply-check        read a moderator's reply (.eml) on stdin, print the commands modbot reads
+  check              run the prechecks over a comment on stdin, print each hit
   status             queue, outbox, inbox sync and digests, from the database (-json)
   doctor             check the mail servers, plus addressing and DNS; explain each failure
   export             published comments and the audit log as JSON lines (-o FILE)
@@ -53,6 +54,8 @@ func main() {
 		err = runCmd(ctx, args)
 	case "demo":
 		err = demoCmd(ctx, args)
+	case "check":
+		os.Exit(checkCmd(os.Stdin, os.Stdout, os.Stderr, args))
 	case "reply-check":
 		err = replyCheckCmd(os.Stdin, os.Stdout, args)
 	case "status":

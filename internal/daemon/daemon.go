@@ -43,6 +43,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 	if err != nil {
 		return nil, fmt.Errorf("templates: %w", err)
 	}
+	rules, err := precheck.LoadRuleset(cfg.Path(cfg.Rules.File))
+	if err != nil {
+		return nil, fmt.Errorf("rules.file: %w", err)
+	}
 	store, err := queue.Open(ctx, cfg.Path(cfg.Store.DSN))
 	if err != nil {
 		return nil, err
@@ -74,12 +78,12 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		return nil, fmt.Errorf("reports.at: %w", err)
 	}
 	d.Reporter = &queue.Reporter{Store: store, Templates: tmpl, Site: site, Admins: cfg.Moderation.Admins,
-		Daily: *cfg.Reports.Daily, Weekly: *cfg.Reports.Weekly, At: at, Rules: precheck.SeedRules(),
+		Daily: *cfg.Reports.Daily, Weekly: *cfg.Reports.Weekly, At: at, Rules: rules.Rules(),
 		Queued: d.Outbox.Notify, Logger: logger.With("part", "report")}
 	d.Ingester = &queue.Ingester{
 		Store: store, Site: site, Templates: tmpl,
 		Moderators: cfg.Moderation.Moderators, Admins: cfg.Moderation.Admins, TokenTTL: cfg.Moderation.TokenTTL.D(),
-		Prechecks: precheck.Default(), Rules: precheck.SeedRules(),
+		Prechecks: rules.Engine(), Rules: rules.Rules(),
 		UndoGrace: cfg.Moderation.UndoGrace.D(), NotifyReceived: *cfg.Moderation.NotifyReceived,
 		TrustedAuthServID: cfg.Moderation.TrustedAuthServID,
 		Limits: queue.Limits{NoticesPerHour: cfg.Moderation.MaxNoticesPerHour,

@@ -43,7 +43,11 @@ func (c *Capitals) Check(in *Input) []Hit {
 	share := orDefault(c.MinShare, 0.7)
 	body := in.Body
 
-	whole := countLetters(body)
+	segs := segments(body)
+	var whole letterCount
+	for _, seg := range segs {
+		whole = whole.add(seg.n)
+	}
 	if whole.total() >= minLetters && whole.loud(share) {
 		start, end := trimSpan(body, 0, len(body))
 		return []Hit{c.hit(body, start, end, fmt.Sprintf(
@@ -65,15 +69,15 @@ func (c *Capitals) Check(in *Input) []Hit {
 		}
 		runStart, runEnd, run = -1, -1, letterCount{}
 	}
-	for _, seg := range segments(body) {
-		n := countLetters(body[seg[0]:seg[1]])
+	for _, seg := range segs {
+		n := seg.n
 		switch {
 		case n.total() == 0:
 		case n.loud(share):
 			if runStart < 0 {
-				runStart = seg[0]
+				runStart = seg.start
 			}
-			runEnd = seg[1]
+			runEnd = seg.end
 			run = run.add(n)
 		default:
 			flush()
@@ -102,6 +106,14 @@ func percent(n letterCount) int {
 func countLetters(s string) letterCount {
 	var n letterCount
 	for _, r := range s {
+		if r < utf8.RuneSelf {
+			if 'A' <= r && r <= 'Z' {
+				n.upper++
+			} else if 'a' <= r && r <= 'z' {
+				n.lower++
+			}
+			continue
+		}
 		switch {
 		case unicode.IsUpper(r), unicode.IsTitle(r):
 			n.upper++
@@ -112,14 +124,33 @@ func countLetters(s string) letterCount {
 	return n
 }
 
-// segments splits s into sentences and lines: a segment ends after a run
-// of sentence punctuation followed by white space, or at a line break.
-// Splitting at every line break keeps hard-wrapped mail text usable,
-// since the caller joins consecutive loud segments again.
-func segments(s string) [][2]int {
-	var segs [][2]int
+// segment is a sentence or line and its cased letters.
+type segment struct {
+	start, end int
+	n          letterCount
+}
+
+// segments splits s into sentences and lines and counts their letters: a
+// segment ends after a run of sentence punctuation followed by white
+// space, or at a line break. Splitting at every line break keeps
+// hard-wrapped mail text usable, since the caller joins consecutive loud
+// segments again.
+func segments(s string) []segment {
+	segs := make([]segment, 0, len(s)/64+1)
 	start := 0
+	var n letterCount
 	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf && c != '\n' && c != '.' && c != '!' && c != '?' {
+			// The common case, without decoding.
+			if 'A' <= c && c <= 'Z' {
+				n.upper++
+			} else if 'a' <= c && c <= 'z' {
+				n.lower++
+			}
+			i++
+			continue
+		}
 		r, w := utf8.DecodeRuneInString(s[i:])
 		end := -1
 		switch {
@@ -139,19 +170,25 @@ func segments(s string) [][2]int {
 			} else if r2, _ := utf8.DecodeRuneInString(s[j:]); unicode.IsSpace(r2) {
 				end = j
 			} else {
+				// Not the end of a sentence ("U.S."): count what was
+				// skipped and go on.
+				n = n.add(countLetters(s[i:j]))
 				i = j
 				continue
 			}
+		default:
+			n = n.add(countLetters(s[i : i+w]))
 		}
 		if end < 0 {
 			i += w
 			continue
 		}
-		segs = append(segs, [2]int{start, end})
-		start, i = end, end
+		n = n.add(countLetters(s[i:end]))
+		segs = append(segs, segment{start, end, n})
+		start, i, n = end, end, letterCount{}
 	}
 	if start < len(s) {
-		segs = append(segs, [2]int{start, len(s)})
+		segs = append(segs, segment{start, len(s), n})
 	}
 	return segs
 }

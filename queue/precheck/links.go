@@ -3,6 +3,7 @@ package precheck
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -82,37 +83,91 @@ var (
 	plainHost   = regexp.MustCompile(`(?:` + label + `\.)+\p{L}{2,}(?::\d{1,5})?(?:[/?#]` + urlRunes + `*)?`)
 )
 
-// Check implements Check.
-func (l *Links) Check(in *Input) []Hit {
-	l.once.Do(func() {
-		l.shorteners = setOf(orDefaultSlice(l.Shorteners, DefaultShorteners)...)
-	})
+// linkKind says how a link is written.
+type linkKind uint8
+
+const (
+	linkFull       linkKind = iota // http(s) or ftp, written plainly
+	linkObfuscated                 // "hxxp://", "example[.]com", "example dot com"
+	linkSchemeless                 // "www.example.com", "example.com/path"
+	// linkBare is a host alone whose top-level domain is also a common
+	// word or file extension ("goo.gl", "do.it"): a link only if it is a
+	// shortener's.
+	linkBare
+)
+
+// link is a link found in a comment.
+type link struct {
+	start, end int
+	kind       linkKind
+	host       string // lower-cased; "" when obfuscated
+}
+
+// appendLinks appends the links of body to dst, in order.
+func appendLinks(dst []link, body string) []link {
 	// Each pass finds spans in increasing order that do not overlap each
 	// other; a later pass skips what an earlier one found, so a link with
 	// a scheme is not found again without it.
-	var passes [][]Hit
+	n0 := len(dst)
+	dst = appendSchemeLinks(dst, body)
+	n1 := len(dst)
 	taken := func(start, end int) bool {
-		for _, p := range passes {
-			k := sort.Search(len(p), func(k int) bool { return p[k].End > start })
-			if k < len(p) && p[k].Start < end {
+		for _, p := range [][]link{dst[n0:n1], dst[n1:]} {
+			k := sort.Search(len(p), func(k int) bool { return p[k].end > start })
+			if k < len(p) && p[k].start < end {
 				return true
 			}
 		}
 		return false
 	}
-	passes = append(passes, l.withScheme(in.Body))
-	passes = append(passes, l.obfuscated(in.Body, taken))
-	passes = append(passes, l.schemeless(in.Body, taken))
+	dst = appendObfuscatedLinks(dst, body, taken)
+	n2 := len(dst)
+	taken = func(start, end int) bool {
+		for _, p := range [][]link{dst[n0:n1], dst[n1:n2]} {
+			k := sort.Search(len(p), func(k int) bool { return p[k].end > start })
+			if k < len(p) && p[k].start < end {
+				return true
+			}
+		}
+		return false
+	}
+	dst = appendSchemelessLinks(dst, body, taken)
+	slices.SortStableFunc(dst[n0:], func(a, b link) int { return a.start - b.start })
+	return dst
+}
+
+// Check implements Check.
+func (l *Links) Check(in *Input) []Hit {
+	t := newText(in.Body)
+	defer t.release()
+	return l.checkText(in, t)
+}
+
+func (l *Links) checkText(in *Input, t *text) []Hit {
+	l.once.Do(func() {
+		l.shorteners = setOf(orDefaultSlice(l.Shorteners, DefaultShorteners)...)
+	})
+	body := in.Body
 	var hits []Hit
-	for _, p := range passes {
-		hits = append(hits, p...)
+	for _, k := range t.links() {
+		const full = "the rule asks for the full link"
+		switch {
+		case k.kind == linkObfuscated:
+			hits = append(hits, l.hit(body, k.start, k.end, false, "obfuscated link; "+full))
+		case l.isShortener(k.host):
+			hits = append(hits, l.hit(body, k.start, k.end, false, fmt.Sprintf("shortened link (%s) hides where it goes; %s", trimWWW(k.host), full)))
+		case k.kind == linkFull:
+			hits = append(hits, l.hit(body, k.start, k.end, true, "full link; comments with links take longer to approve"))
+		case k.kind == linkSchemeless:
+			hits = append(hits, l.hit(body, k.start, k.end, false, "link without http(s)://; "+full))
+		}
 	}
 	return hits
 }
 
-// withScheme finds links that start with a scheme, plain or obfuscated.
-func (l *Links) withScheme(body string) []Hit {
-	var hits []Hit
+// appendSchemeLinks finds links that start with a scheme, plain or
+// obfuscated.
+func appendSchemeLinks(dst []link, body string) []link {
 	for _, m := range findInFields(schemeURL, body, "//") {
 		start, end := m[0], trimURL(body, m[0], m[1])
 		rest := body[m[5]+2 : end]
@@ -121,21 +176,18 @@ func (l *Links) withScheme(body string) []Hit {
 			continue
 		}
 		scheme, sep := strings.ToLower(body[m[2]:m[3]]), body[m[4]:m[5]]
-		switch {
-		case (scheme != "http" && scheme != "https" && scheme != "ftp") || sep != ":" || obfSepOnly.MatchString(rest):
-			hits = append(hits, l.hit(body, start, end, false, "obfuscated link; the rule asks for the full link"))
-		case l.isShortener(host):
-			hits = append(hits, l.hit(body, start, end, false, fmt.Sprintf("shortened link (%s) hides where it goes; the rule asks for the full link", host)))
-		default:
-			hits = append(hits, l.hit(body, start, end, true, "full link; comments with links take longer to approve"))
+		if (scheme != "http" && scheme != "https" && scheme != "ftp") || sep != ":" || obfSepOnly.MatchString(rest) {
+			dst = append(dst, link{start: start, end: end, kind: linkObfuscated})
+		} else {
+			dst = append(dst, link{start: start, end: end, kind: linkFull, host: host})
 		}
 	}
-	return hits
+	return dst
 }
 
-// obfuscated finds host names with their dots written as "[.]" or "dot".
-func (l *Links) obfuscated(body string, taken func(start, end int) bool) []Hit {
-	var hits []Hit
+// appendObfuscatedLinks finds host names with their dots written as "[.]"
+// or "dot".
+func appendObfuscatedLinks(dst []link, body string, taken func(start, end int) bool) []link {
 	for _, m := range findObfuscated(body) {
 		start, end := m[0], trimURL(body, m[0], m[1])
 		text := body[start:end]
@@ -156,14 +208,13 @@ func (l *Links) obfuscated(body string, taken func(start, end int) bool) []Hit {
 		if !strongTLDs[tld] && (prose || !weakTLDs[tld]) || prose && stopWords[first] {
 			continue
 		}
-		hits = append(hits, l.hit(body, start, end, false, "obfuscated link; the rule asks for the full link"))
+		dst = append(dst, link{start: start, end: end, kind: linkObfuscated})
 	}
-	return hits
+	return dst
 }
 
-// schemeless finds host names written without a scheme.
-func (l *Links) schemeless(body string, taken func(start, end int) bool) []Hit {
-	var hits []Hit
+// appendSchemelessLinks finds host names written without a scheme.
+func appendSchemelessLinks(dst []link, body string, taken func(start, end int) bool) []link {
 	for _, m := range findInFields(plainHost, body, ".") {
 		start, end := m[0], trimURL(body, m[0], m[1])
 		if taken(start, end) || !wordStart(body, start) {
@@ -182,14 +233,13 @@ func (l *Links) schemeless(body string, taken func(start, end int) bool) []Hit {
 		lower := strings.ToLower(host)
 		hasPath := hostEnd < len(text)
 		www := strings.HasPrefix(lower, "www.")
-		switch {
-		case l.isShortener(lower):
-			hits = append(hits, l.hit(body, start, end, false, fmt.Sprintf("shortened link (%s) hides where it goes; the rule asks for the full link", trimWWW(lower))))
-		case strongTLDs[tld] || weakTLDs[tld] && (hasPath || www):
-			hits = append(hits, l.hit(body, start, end, false, "link without http(s)://; the rule asks for the full link"))
+		kind := linkBare
+		if strongTLDs[tld] || weakTLDs[tld] && (hasPath || www) {
+			kind = linkSchemeless
 		}
+		dst = append(dst, link{start: start, end: end, kind: kind, host: lower})
 	}
-	return hits
+	return dst
 }
 
 func (l *Links) hit(body string, start, end int, plain bool, why string) Hit {
@@ -266,20 +316,28 @@ func trimURL(s string, start, end int) int {
 // offset, so this is much cheaper than running them over all of s.
 func findInFields(re *regexp.Regexp, s, needle string) [][]int {
 	var out [][]int
+	done := 0 // where the last field searched ended
 	for i := 0; i < len(s); {
 		j := strings.Index(s[i:], needle)
 		if j < 0 {
 			break
 		}
 		at := i + j
+		// A dot that ends a sentence or sits before a space starts no
+		// host name: most dots in prose are these.
+		if needle == "." && (at+1 == len(s) || s[at+1] < utf8.RuneSelf && !asciiAlnum[s[at+1]]) {
+			i = at + 1
+			continue
+		}
 		start := strings.LastIndexFunc(s[:at], unicode.IsSpace) + 1
-		if start < i {
-			start = i
+		if start < done {
+			start = done
 		}
 		end := len(s)
 		if k := strings.IndexFunc(s[at:], unicode.IsSpace); k >= 0 {
 			end = at + k
 		}
+		done = end
 		for _, m := range re.FindAllStringSubmatchIndex(s[start:end], -1) {
 			for k := range m {
 				if m[k] >= 0 {

@@ -3,6 +3,7 @@ package precheck
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"unicode/utf8"
 )
@@ -25,8 +26,9 @@ type Hit struct {
 	// Start and End are byte offsets into Input.Body, on rune boundaries.
 	Start int `json:"start"`
 	End   int `json:"end"`
-	// Evidence is Body[Start:End]. When Start == End the evidence is not
-	// in the body (for example the author's name) and says so itself.
+	// Evidence is Body[Start:End]. Checks of the commenter's display
+	// name or e-mail address report Start == End == 0 and the name or
+	// address itself as the evidence.
 	Evidence    string `json:"evidence"`
 	Explanation string `json:"explanation"` // one line
 }
@@ -52,30 +54,54 @@ type Check interface {
 // Engine runs a fixed list of checks. It is safe for concurrent use.
 type Engine struct {
 	checks []Check
+	// The term lists of every termUser among the checks, in one lexicon;
+	// sets[i] is the set number of checks[i], or -1.
+	lex  *lexicon
+	sets []int
+}
+
+// textChecker is a check that can work from the engine's shared analysis
+// of the comment instead of analysing it again.
+type textChecker interface {
+	checkText(in *Input, t *text) []Hit
 }
 
 // New returns an engine running checks in the given order.
 func New(checks ...Check) *Engine {
-	return &Engine{checks: append([]Check(nil), checks...)}
+	e := &Engine{checks: append([]Check(nil), checks...), lex: newLexicon()}
+	for _, c := range e.checks {
+		id := -1
+		if u, ok := c.(termUser); ok {
+			id = e.lex.add(u.terms())
+		}
+		e.sets = append(e.sets, id)
+	}
+	return e
 }
 
-// Default returns the engine for the seed site's rules: swear words
-// (rule 3), capitals (rule 11) and links (rule 12).
+// Default returns the engine for the seed site's rules: the default
+// ruleset (DefaultRuleset) with all 22 rules.
 func Default() *Engine {
-	return New(&Swearing{}, &Capitals{}, &Links{})
+	return DefaultRuleset().Engine()
 }
 
 // Run runs every check and returns their hits sorted by Start, then Rule.
 // A check that panics is logged and skipped so one bad check cannot stop
 // a comment from reaching the moderators; hits with offsets outside the
-// body or inside a rune are dropped for the same reason.
+// body or inside a rune are dropped for the same reason. A hit inside
+// another hit of the same rule, at most as severe, is dropped too.
 func (e *Engine) Run(in *Input) []Hit {
 	if in == nil {
 		return nil
 	}
+	t := newText(in.Body)
+	defer t.release()
+	if len(e.lex.sets) > 0 {
+		e.scanTerms(t)
+	}
 	var hits []Hit
-	for _, c := range e.checks {
-		for _, h := range runCheck(c, in) {
+	for i, c := range e.checks {
+		for _, h := range e.runCheck(i, c, in, t) {
 			if !validSpan(in.Body, h.Start, h.End) {
 				slog.Warn("precheck: hit outside the body dropped",
 					"check", fmt.Sprintf("%T", c), "rule", h.Rule, "start", h.Start, "end", h.End)
@@ -87,6 +113,7 @@ func (e *Engine) Run(in *Input) []Hit {
 			hits = append(hits, h)
 		}
 	}
+	hits = dropCovered(hits)
 	sort.SliceStable(hits, func(i, j int) bool {
 		a, b := hits[i], hits[j]
 		if a.Start != b.Start {
@@ -100,7 +127,60 @@ func (e *Engine) Run(in *Input) []Hit {
 	return hits
 }
 
-func runCheck(c Check, in *Input) (hits []Hit) {
+// severityRank orders severities from mildest to strongest.
+var severityRank = map[Severity]int{Note: 1, Flag: 2, Hold: 3}
+
+// dropCovered drops a hit whose span lies inside another hit of the same
+// rule with at least its severity: when two checks of a rule find "you
+// idiot" and "idiot", the moderator needs to see it once.
+func dropCovered(hits []Hit) []Hit {
+	if len(hits) < 2 {
+		return hits
+	}
+	sort.SliceStable(hits, func(i, j int) bool {
+		a, b := hits[i], hits[j]
+		if a.Start != b.Start {
+			return a.Start < b.Start
+		}
+		return a.End > b.End
+	})
+	cover := map[int]Hit{} // per rule, the kept hit reaching furthest
+	out := hits[:0]
+	for _, h := range hits {
+		if h.Start == h.End {
+			out = append(out, h) // not in the body: nothing to cover
+			continue
+		}
+		c, ok := cover[h.Rule]
+		if ok && h.End <= c.End && severityRank[h.Severity] <= severityRank[c.Severity] {
+			continue
+		}
+		out = append(out, h)
+		if !ok || h.End > c.End {
+			cover[h.Rule] = h
+		}
+	}
+	return out
+}
+
+// scanTerms finds the terms of every set in one pass and groups the
+// matches by set.
+func (e *Engine) scanTerms(t *text) {
+	ms := e.lex.scan(t.body, t.tokens(), t.matches[:0])
+	n := len(e.lex.sets)
+	t.setStart = append(t.setStart[:0], make([]int, n+1)...)
+	for _, m := range ms {
+		t.setStart[m.set+1]++
+	}
+	for i := 1; i <= n; i++ {
+		t.setStart[i] += t.setStart[i-1]
+	}
+	// Matches are few: sorting them by set in place is cheap.
+	slices.SortStableFunc(ms, func(a, b termMatch) int { return a.set - b.set })
+	t.matches = ms
+}
+
+func (e *Engine) runCheck(i int, c Check, in *Input, t *text) (hits []Hit) {
 	defer func() {
 		if v := recover(); v != nil {
 			slog.Error("precheck: check panicked; skipped",
@@ -108,6 +188,12 @@ func runCheck(c Check, in *Input) (hits []Hit) {
 			hits = nil
 		}
 	}()
+	if id := e.sets[i]; id >= 0 {
+		return c.(termUser).termHits(t, t.matches[t.setStart[id]:t.setStart[id+1]])
+	}
+	if tc, ok := c.(textChecker); ok {
+		return tc.checkText(in, t)
+	}
 	return c.Check(in)
 }
 

@@ -2,6 +2,7 @@ package precheck
 
 import (
 	"encoding/json"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -89,23 +90,93 @@ func TestDefaultRules(t *testing.T) {
 	}
 }
 
-// TestSeed runs the default checks over the seed site's own text: its
-// reader comments are fine, and so are the article and the rules, even
-// though rule 3 quotes starred words and rule 20 an obfuscated address.
+// TestSeed runs the default ruleset over the seed site's own discussion,
+// each comment with the article and the comments before it as context,
+// as the daemon would. The readers' comments were published, so no check
+// may flag or hold them. The one note expected is rule 18 on "FCI's"
+// (comment2): the commenter did not expand it, and a note is what an
+// unexpanded abbreviation deserves.
 func TestSeed(t *testing.T) {
-	texts := seedComments(t)
-	texts["article.txt"] = readSeed(t, "article.txt")
-	texts["rules.txt"] = readSeed(t, "rules.txt")
-	for name, body := range texts {
+	article := readSeed(t, "article.txt")
+	names := []string{"comment1.txt", "comment2.txt", "comment3.txt", "comment4.txt", "comment5.txt", "comment6.txt"}
+	wantNotes := map[string][]string{"comment2.txt": {"FCI"}}
+	var thread []Comment
+	for i, name := range names {
+		body := readSeed(t, name)
+		in := &Input{Body: body, AuthorName: fmt.Sprintf("Reader %d", i+1), AuthorEmail: fmt.Sprintf("reader%d@gmail.com", i+1),
+			PostTitle: strings.SplitN(article, "\n", 2)[0], PostText: article, Thread: thread}
 		t.Run(name, func(t *testing.T) {
-			hits := Default().Run(&Input{Body: body})
+			hits := Default().Run(in)
 			checkSpans(t, body, hits)
-			if len(hits) > 0 {
-				t.Errorf("hits on a fine text: %+v", hits)
+			var notes []string
+			for _, h := range hits {
+				if h.Severity != Note {
+					t.Errorf("%s hit on a published comment: %+v", h.Severity, h)
+				} else {
+					notes = append(notes, h.Evidence)
+				}
+			}
+			if !slices.Equal(notes, wantNotes[name]) {
+				t.Errorf("notes %q, want %q", notes, wantNotes[name])
 			}
 		})
+		thread = append(thread, Comment{AuthorName: in.AuthorName, Body: body})
 	}
-	if c := texts["comment5.txt"]; !strings.Contains(c, "NSA") || !strings.Contains(c, "KGB") {
+	if c := readSeed(t, "comment5.txt"); !strings.Contains(c, "NSA") || !strings.Contains(c, "KGB") {
 		t.Fatalf("comment5.txt is not the NSA/KGB comment: %q", c)
+	}
+
+	// The article pasted as a comment: without the article as context,
+	// the names in it are flagged; with it, it is a note for copying the
+	// article whole.
+	hits := Default().Run(&Input{Body: article})
+	if got := evidence(hits); !slices.Equal(got, []string{"Mark Zuckerberg", "James Cleverly"}) {
+		t.Errorf("article without context: %q", got)
+	}
+	hits = Default().Run(&Input{Body: article, PostText: article})
+	if len(hits) != 1 || hits[0].Rule != 10 || hits[0].Severity != Note || !strings.Contains(hits[0].Explanation, "copied from the article") {
+		t.Errorf("article with itself as context: %+v", hits)
+	}
+
+	// The rules quote starred words and an obfuscated address; neither is
+	// a hit of rule 3 or 12.
+	rules := readSeed(t, "rules.txt")
+	if hits := New(&Swearing{}, &Links{}).Run(&Input{Body: rules}); len(hits) > 0 {
+		t.Errorf("rules text: %+v", hits)
+	}
+}
+
+// The engine is shared by the daemon's goroutines: runs at the same time
+// give what runs one after another give.
+func TestEngineConcurrent(t *testing.T) {
+	e := Default()
+	var inputs []*Input
+	for _, body := range seedComments(t) {
+		inputs = append(inputs, &Input{Body: body + " What shit, see bit.ly/x, @Tim Moor. Mary Smith said FTR.",
+			AuthorName: "John Smith", AuthorEmail: "noreply@example.com",
+			Thread: []Comment{{AuthorName: "Tim Moore", Body: body}}})
+	}
+	want := make([][]Hit, len(inputs))
+	for i, in := range inputs {
+		want[i] = e.Run(in)
+	}
+	errs := make(chan string, 8*len(inputs))
+	done := make(chan bool)
+	for range 8 {
+		go func() {
+			for i, in := range inputs {
+				if got := e.Run(in); !slices.Equal(got, want[i]) {
+					errs <- fmt.Sprintf("input %d: got %+v, want %+v", i, got, want[i])
+				}
+			}
+			done <- true
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
