@@ -467,7 +467,9 @@ func readFetchedMessage(msg *imapclient.FetchMessageData) (uid imap.UID, raw []b
 			// lying server cannot make us reserve gigabytes up front.
 			var buf bytes.Buffer
 			buf.Grow(int(min(item.Literal.Size(), 64<<20)))
-			if _, err := buf.ReadFrom(item.Literal); err != nil {
+			// A connection that ends mid-literal reads as the literal's
+			// end (a plain EOF): only the full size is the message.
+			if n, err := buf.ReadFrom(item.Literal); err != nil || n != item.Literal.Size() {
 				// The connection broke mid-literal; Close reports it.
 				return uid, nil, false
 			}

@@ -152,8 +152,22 @@ func (o *Outbox) send(ctx context.Context, r outboxRow) error {
 	now := o.Store.now()
 	if sendErr == nil {
 		o.Logger.Info("sent", "kind", r.Kind, "message_id", r.MessageID, "to", r.To)
-		_, err := o.Store.db.ExecContext(ctx, `UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = '' WHERE id = ?`, now, r.ID)
-		return err
+		// The server has the message: recording that must not fail, or
+		// the message goes out again. Keep trying while the database is
+		// busy or full; only a stop (or a crash) leaves it to be resent.
+		for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
+			_, err := o.Store.db.ExecContext(ctx, `UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = '' WHERE id = ?`, now, r.ID)
+			if err == nil || ctx.Err() != nil {
+				return err
+			}
+			o.Logger.Error("sent, but recording it failed; retrying so it is not sent twice", "kind", r.Kind,
+				"message_id", r.MessageID, "to", r.To, "err", err, "retry_in", delay)
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(delay):
+			}
+		}
 	}
 	if ctx.Err() != nil {
 		return nil // shutting down: the message stays pending
