@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"modbot/queue"
 )
@@ -17,6 +18,15 @@ func (s *Server) apiComments(w http.ResponseWriter, r *http.Request) {
 	if !slugRE.MatchString(slug) {
 		writeJSON(w, r, http.StatusNotFound, apiError{"unknown post"})
 		return
+	}
+	if ttl := s.Options.APICacheTTL; ttl > 0 {
+		s.apiMu.Lock()
+		c, ok := s.apiCache[slug]
+		s.apiMu.Unlock()
+		if ok && time.Since(c.at) < ttl {
+			writeRaw(w, r, http.StatusOK, c.body)
+			return
+		}
 	}
 	post, err := s.Comments.Post(r.Context(), slug)
 	if err != nil {
@@ -37,7 +47,26 @@ func (s *Server) apiComments(w http.ResponseWriter, r *http.Request) {
 	if cs == nil {
 		cs = []queue.Comment{}
 	}
-	writeJSON(w, r, http.StatusOK, cs)
+	var b bytes.Buffer
+	if err := json.NewEncoder(&b).Encode(cs); err != nil {
+		writeJSON(w, r, http.StatusInternalServerError, apiError{"internal error"})
+		return
+	}
+	if s.Options.APICacheTTL > 0 {
+		s.apiMu.Lock()
+		if s.apiCache == nil {
+			s.apiCache = map[string]apiCopy{}
+		}
+		s.apiCache[slug] = apiCopy{body: b.Bytes(), at: time.Now()}
+		s.apiMu.Unlock()
+	}
+	writeRaw(w, r, http.StatusOK, b.Bytes())
+}
+
+// apiCopy is a post's comments as JSON, and when they were read.
+type apiCopy struct {
+	body []byte
+	at   time.Time
 }
 
 type apiError struct {
@@ -52,11 +81,15 @@ func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	writeRaw(w, r, status, b.Bytes())
+}
+
+func writeRaw(w http.ResponseWriter, r *http.Request, status int, body []byte) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
 	w.WriteHeader(status)
 	if r.Method != http.MethodHead {
-		_, _ = w.Write(b.Bytes())
+		_, _ = w.Write(body)
 	}
 }
 

@@ -202,3 +202,21 @@ func TestAtomFeed(t *testing.T) {
 		t.Errorf("empty feed: %v\n%s", err, body)
 	}
 }
+
+// With a cache, a comment published shows up once the copy is older
+// than the TTL, never later.
+func TestAPICache(t *testing.T) {
+	f := newFixture(t, Options{APICacheTTL: 100 * time.Millisecond})
+	_, first := f.get(t, "/api/posts/uk-meta-encryption/comments")
+	f.store.mu.Lock()
+	f.store.comments["uk-meta-encryption"] = append(f.store.comments["uk-meta-encryption"],
+		queue.Comment{ID: 9999, PostSlug: "uk-meta-encryption", AuthorName: "Late", Body: "Published just now.", PublishedAt: testNow})
+	f.store.mu.Unlock()
+	if _, again := f.get(t, "/api/posts/uk-meta-encryption/comments"); again != first {
+		t.Errorf("the copy was not used within its TTL")
+	}
+	time.Sleep(120 * time.Millisecond)
+	if _, later := f.get(t, "/api/posts/uk-meta-encryption/comments"); !strings.Contains(later, "Published just now.") {
+		t.Errorf("a published comment is not served after the TTL")
+	}
+}

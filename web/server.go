@@ -51,6 +51,9 @@ type Server struct {
 	srv *http.Server
 	reg *prometheus.Registry
 
+	apiMu    sync.Mutex
+	apiCache map[string]apiCopy
+
 	setup   sync.Once
 	key     []byte // signs form tokens; new on every start
 	limiter *limiter
@@ -72,6 +75,10 @@ type Options struct {
 	ClientIPHeader string
 	// Lang is the pages' language; "en" when empty.
 	Lang string
+	// APICacheTTL lets the JSON API answer from a copy up to this old,
+	// so a busy embed does not query the store on every request (0: no
+	// copy). A comment published shows up at most this late.
+	APICacheTTL time.Duration
 }
 
 // Rate is N events per Per.

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"time"
 
 	"modbot/internal/config"
 	"modbot/mail"
@@ -109,6 +110,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		Options: web.Options{
 			FormRate:    web.Rate{N: cfg.Web.FormRate.N, Per: cfg.Web.FormRate.Per},
 			CORSOrigins: cfg.Web.CORSOrigins, ClientIPHeader: cfg.Web.ClientIPHeader,
+			APICacheTTL: time.Second,
 		},
 	}
 	if cfg.Web.Listen != "" {
