@@ -467,14 +467,30 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 	return ""
 }
 
+// insertHits stores a submission's hits in one statement: a comment has
+// several, and each statement is parsed anew.
 func insertHits(ctx context.Context, tx *sqlx.Tx, id int64, hits []precheck.Hit) error {
-	for _, h := range hits {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO precheck_hits
-			(submission_id, rule, title, severity, start_offset, end_offset, evidence, explanation)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			id, h.Rule, h.Title, string(h.Severity), h.Start, h.End, h.Evidence, h.Explanation); err != nil {
-			return fmt.Errorf("insert precheck hit: %w", err)
+	for len(hits) > 500 { // SQLite's limit on bound values is 32766
+		if err := insertHits(ctx, tx, id, hits[:500]); err != nil {
+			return err
 		}
+		hits = hits[500:]
+	}
+	if len(hits) == 0 {
+		return nil
+	}
+	var q strings.Builder
+	q.WriteString(`INSERT INTO precheck_hits (submission_id, rule, title, severity, start_offset, end_offset, evidence, explanation) VALUES `)
+	args := make([]any, 0, 8*len(hits))
+	for i, h := range hits {
+		if i > 0 {
+			q.WriteString(", ")
+		}
+		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
+		args = append(args, id, h.Rule, h.Title, string(h.Severity), h.Start, h.End, h.Evidence, h.Explanation)
+	}
+	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+		return fmt.Errorf("insert precheck hits: %w", err)
 	}
 	return nil
 }
