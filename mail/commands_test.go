@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"modbot/internal/editdist"
 )
 
 // replyOf builds a Reply from lines; a line "N| text" stands under the
@@ -236,8 +238,8 @@ func TestOSADistance(t *testing.T) {
 		{"approve", "approve", 0}, {"aprove", "approve", 1}, {"rejcet", "reject", 1},
 		{"", "edit", 4}, {"really", "reply", 2}, {"hodl", "hold", 1}, {"ünd", "und", 1},
 	} {
-		if got := osaDistance(tt.a, tt.b); got != tt.d {
-			t.Errorf("osaDistance(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.d)
+		if got := editdist.OSA(tt.a, tt.b); got != tt.d {
+			t.Errorf("editdist.OSA(%q, %q) = %d, want %d", tt.a, tt.b, got, tt.d)
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"modbot/internal/editdist"
 )
 
 // verbSynonyms are words moderators may try instead of a verb; they are
@@ -134,7 +136,7 @@ func nearVerb(word, rest string, item int) Verb {
 		if len(v) >= 5 {
 			limit = 2
 		}
-		if d := osaDistance(word, string(v)); d <= limit && d < bestD {
+		if d := editdist.OSA(word, string(v)); d <= limit && d < bestD {
 			best, bestD = v, d
 		}
 	}
@@ -172,33 +174,6 @@ func looksLikeArgs(s string) bool {
 		i += size
 	}
 	return seen
-}
-
-// osaDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and swaps of neighbours each count one.
-func osaDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // cmdScanner reads the arguments of one command.

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"modbot/internal/editdist"
 )
 
 // Addressing finds a commenter addressed by a name that nearly but not
@@ -268,32 +270,11 @@ func isWordPrefix(name, short string) bool {
 	return false
 }
 
-// distance is the Damerau-Levenshtein (optimal string alignment) distance
-// between a and b in runes, capped at 8 for long strings.
+// distance is the optimal string alignment distance between a and b in
+// runes, capped at 8 for strings of very different lengths.
 func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	if d := len(ra) - len(rb); d > 8 || d < -8 {
+	if d := utf8.RuneCountInString(a) - utf8.RuneCountInString(b); d > 8 || d < -8 {
 		return 8
 	}
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
+	return editdist.OSA(a, b)
 }
