@@ -45,41 +45,7 @@ const (
 // harnessConfig is testConfig's configuration with decisions' notices
 // held back only a second, so that they go out while the harness runs.
 func harnessConfig(t *testing.T, dir, imapAddr, smtpAddr string) string {
-	t.Helper()
-	if err := os.WriteFile(filepath.Join(dir, "article.txt"), []byte("Meta said it would roll out encryption. James Cleverly objected.\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src := fmt.Sprintf(`
-[site]
-name = "Test Forum"
-base_url = "http://forum.example"
-address = "moderator@forum.example"
-[imap]
-addr = %q
-username = "moderator@forum.example"
-password = "secret"
-poll_interval = "2s"
-[smtp]
-addr = %q
-[moderation]
-moderators = ["alice@mods.example", "bob@mods.example"]
-digest_settle = "200ms"
-undo_grace = "1s"
-[store]
-dsn = "modbot.db"
-[log]
-level = "warn"
-[[posts]]
-slug = "uk-meta-encryption"
-title = "UK accuses Meta"
-url = "http://forum.example/posts/uk-meta-encryption"
-text_file = "article.txt"
-`, imapAddr, smtpAddr)
-	path := filepath.Join(dir, "modbot.toml")
-	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeTestConfig(t, dir, imapAddr, smtpAddr, `undo_grace = "1s"`)
 }
 
 // crashProcess runs modbot processes one after another, its log appended

@@ -53,6 +53,17 @@ func startDevmail(t *testing.T) (*devmail.Server, string, string) {
 // smtpAddr, with a database in dir.
 func testConfig(t *testing.T, dir, imapAddr, smtpAddr string) *config.Config {
 	t.Helper()
+	cfg, err := config.Load(writeTestConfig(t, dir, imapAddr, smtpAddr, ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// writeTestConfig writes testConfig's file, with moderation lines added,
+// and returns its path (for a modbot process of its own).
+func writeTestConfig(t *testing.T, dir, imapAddr, smtpAddr, moderation string) string {
+	t.Helper()
 	if err := os.WriteFile(filepath.Join(dir, "article.txt"), []byte("Meta said it would roll out encryption. James Cleverly objected.\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -71,6 +82,7 @@ addr = %q
 [moderation]
 moderators = ["alice@mods.example", "bob@mods.example"]
 digest_settle = "200ms"
+%s
 [store]
 dsn = "modbot.db"
 [log]
@@ -80,15 +92,12 @@ slug = "uk-meta-encryption"
 title = "UK accuses Meta"
 url = "http://forum.example/posts/uk-meta-encryption"
 text_file = "article.txt"
-`, imapAddr, smtpAddr)
-	if err := os.WriteFile(filepath.Join(dir, "modbot.toml"), []byte(src), 0o600); err != nil {
+`, imapAddr, smtpAddr, moderation)
+	path := filepath.Join(dir, "modbot.toml")
+	if err := os.WriteFile(path, []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cfg, err := config.Load(filepath.Join(dir, "modbot.toml"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return path
 }
 
 // startDaemon runs a daemon until the test ends or the returned stop is
