@@ -44,6 +44,9 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// NORMAL is durable in WAL mode against process crashes; only a
 	// power loss can lose the last commits, never corrupt the file.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Checkpoints (which fsync the database) every 16 MB of WAL rather
+	// than every 4 MB: an inbox backlog is written in far fewer syncs.
+	q.Add("_pragma", "wal_autocheckpoint(4000)")
 	// Writers take the lock at BEGIN, so two writers wait on
 	// busy_timeout instead of failing with SQLITE_BUSY mid-transaction.
 	q.Add("_txlock", "immediate")
