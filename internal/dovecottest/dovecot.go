@@ -1,7 +1,6 @@
 package dovecottest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"modbot/internal/devmail"
+	"modbot/internal/mastertest"
 )
 
 // RequireEnv names the variable that turns a missing Dovecot from a skip
@@ -74,7 +74,7 @@ type Server struct {
 // with Password, and stops it and removes its files when the test ends.
 func Start(t testing.TB, users ...string) *Server {
 	t.Helper()
-	bin := findDovecot(t, exec.LookPath, os.Getenv(RequireEnv) == "1")
+	bin := mastertest.Find(t, "dovecot", exec.LookPath, sbinPaths, "apt-get install dovecot-imapd dovecot-lmtpd", RequireEnv, os.Getenv(RequireEnv) == "1")
 	if len(users) == 0 {
 		users = []string{DefaultUser}
 	}
@@ -126,7 +126,7 @@ func Start(t testing.TB, users ...string) *Server {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, errAddrInUse) || attempt == 5 {
+		if !errors.Is(err, mastertest.ErrAddrInUse) || attempt == 5 {
 			t.Fatalf("dovecottest: %v", err)
 		}
 	}
@@ -142,27 +142,6 @@ func Start(t testing.TB, users ...string) *Server {
 // sbinPaths are where Debian and source builds put dovecot, which is not
 // on a normal user's PATH.
 var sbinPaths = []string{"/usr/sbin/dovecot", "/usr/local/sbin/dovecot"}
-
-// findDovecot returns the dovecot binary, or skips the test (fails it if
-// required) when there is none.
-func findDovecot(t testing.TB, lookPath func(string) (string, error), required bool) string {
-	t.Helper()
-	if bin, err := lookPath("dovecot"); err == nil {
-		return bin
-	}
-	for _, p := range sbinPaths {
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	msg := "dovecot not installed: apt-get install dovecot-imapd dovecot-lmtpd"
-	if required {
-		t.Fatalf("%s (%s=1)", msg, RequireEnv)
-	} else {
-		t.Skip(msg)
-	}
-	return ""
-}
 
 // makeDir makes the server's directory. It is not t.TempDir: that path
 // grows with the test's name and Unix socket paths must stay under about
@@ -245,13 +224,11 @@ func (s *Server) pickPorts() error {
 	return nil
 }
 
-var errAddrInUse = errors.New("address already in use")
-
 // start runs the master in the foreground as our child, so that we know
 // when it exits, and waits until both listeners greet.
 func (s *Server) start() error {
-	logStart := fileSize(s.logPath)
-	outStart := fileSize(s.outPath)
+	logStart := mastertest.FileSize(s.logPath)
+	outStart := mastertest.FileSize(s.outPath)
 	// A file, not a pipe: Dovecot's children could hold a pipe open after
 	// the master exits, and exec's Wait would wait for them.
 	out, err := os.OpenFile(s.outPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
@@ -279,66 +256,23 @@ func (s *Server) start() error {
 	defer cancel()
 	// Our master writes master.pid once it holds its listeners; until then
 	// a greeting on the port could come from someone else.
-	err = waitPidFile(ctx, exited, s.pidPath(), cmd.Process.Pid)
+	err = mastertest.WaitPidFile(ctx, exited, s.pidPath(), cmd.Process.Pid)
 	if err == nil {
-		err = waitGreeting(ctx, exited, s.IMAPAddr, "* OK")
+		err = mastertest.WaitGreeting(ctx, exited, s.IMAPAddr, "* OK")
 	}
 	if err == nil {
-		err = waitGreeting(ctx, exited, s.LMTPAddr, "220 ")
+		err = mastertest.WaitGreeting(ctx, exited, s.LMTPAddr, "220 ")
 	}
 	if err != nil {
 		// Not Stop: when the port is someone else's it will not get free.
 		s.kill()
-		msgs := readFrom(s.outPath, outStart) + readFrom(s.logPath, logStart)
+		msgs := mastertest.ReadFrom(s.outPath, outStart) + mastertest.ReadFrom(s.logPath, logStart)
 		if strings.Contains(msgs, "Address already in use") {
-			return fmt.Errorf("dovecot: %w:\n%s", errAddrInUse, msgs)
+			return fmt.Errorf("dovecot: %w:\n%s", mastertest.ErrAddrInUse, msgs)
 		}
 		return fmt.Errorf("dovecot did not start: %w\n%s", err, msgs)
 	}
 	return nil
-}
-
-// waitPidFile waits until path holds pid.
-func waitPidFile(ctx context.Context, exited <-chan struct{}, path string, pid int) error {
-	for {
-		if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
-			return nil
-		}
-		select {
-		case <-exited:
-			return errors.New("master exited")
-		case <-ctx.Done():
-			return fmt.Errorf("no %s: %w", path, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// waitGreeting dials addr until the server there greets with prefix.
-func waitGreeting(ctx context.Context, exited <-chan struct{}, addr, prefix string) error {
-	for {
-		if greeted(addr, prefix) {
-			return nil
-		}
-		select {
-		case <-exited:
-			return errors.New("master exited")
-		case <-ctx.Done():
-			return fmt.Errorf("no greeting on %s: %w", addr, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-func greeted(addr, prefix string) bool {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	return err == nil && strings.HasPrefix(line, prefix)
 }
 
 // Stop kills Dovecot as a crash would and returns when its ports are
@@ -355,7 +289,7 @@ func (s *Server) Stop() {
 	// group may exit a moment after the master.
 	deadline := time.Now().Add(stopTimeout)
 	for _, port := range s.ports {
-		for !portFree(port) && time.Now().Before(deadline) {
+		for !mastertest.PortFree(port) && time.Now().Before(deadline) {
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
@@ -394,7 +328,7 @@ func (s *Server) Restart(t testing.TB) {
 	s.Stop()
 	var err error
 	for attempt := 1; attempt <= 10; attempt++ {
-		if err = s.start(); err == nil || !errors.Is(err, errAddrInUse) {
+		if err = s.start(); err == nil || !errors.Is(err, mastertest.ErrAddrInUse) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -402,15 +336,6 @@ func (s *Server) Restart(t testing.TB) {
 	if err != nil {
 		t.Fatalf("dovecottest: restart: %v", err)
 	}
-}
-
-func portFree(port int) bool {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
 }
 
 // Account returns an IMAP client helper for user.
@@ -442,22 +367,4 @@ func (s *Server) dumpLog(t testing.TB) {
 	if b, err := os.ReadFile(s.logPath); err == nil {
 		t.Logf("dovecot log (%s):\n%s", s.logPath, b)
 	}
-}
-
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// readFrom returns the file's contents after offset: the log lines of the
-// current start only.
-func readFrom(path string, offset int64) string {
-	b, err := os.ReadFile(path)
-	if err != nil || int64(len(b)) < offset {
-		return ""
-	}
-	return string(b[offset:])
 }

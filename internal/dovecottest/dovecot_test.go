@@ -12,6 +12,8 @@ import (
 
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
+
+	"modbot/internal/mastertest"
 )
 
 const (
@@ -201,7 +203,7 @@ func TestStopEndsIdle(t *testing.T) {
 }
 
 // TestPortTaken: when another process holds the port, starting fails with
-// errAddrInUse (which Start and Restart retry on) instead of waiting, and
+// mastertest.ErrAddrInUse (which Start and Restart retry on) instead of waiting, and
 // Restart succeeds once the port is free again.
 func TestPortTaken(t *testing.T) {
 	s := Start(t, moderator)
@@ -212,8 +214,8 @@ func TestPortTaken(t *testing.T) {
 	}
 	err = s.start()
 	ln.Close()
-	if !errors.Is(err, errAddrInUse) {
-		t.Fatalf("start on a taken port: got %v, want errAddrInUse", err)
+	if !errors.Is(err, mastertest.ErrAddrInUse) {
+		t.Fatalf("start on a taken port: got %v, want mastertest.ErrAddrInUse", err)
 	}
 	s.Restart(t)
 	if _, err := s.Messages(moderator, "INBOX"); err != nil {

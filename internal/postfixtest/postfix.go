@@ -1,7 +1,6 @@
 package postfixtest
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"modbot/internal/mastertest"
 )
 
 // RequireEnv names the variable that turns a missing Postfix (or a test
@@ -76,7 +77,7 @@ type Server struct {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	required := os.Getenv(RequireEnv) == "1"
-	bin := findPostfix(t, exec.LookPath, required)
+	bin := mastertest.Find(t, "postfix", exec.LookPath, sbinPaths, "apt-get install postfix (debconf: No configuration)", RequireEnv, required)
 	if os.Geteuid() != 0 {
 		msg := "postfix needs root to start (its master switches to the postfix user)"
 		if required {
@@ -133,7 +134,7 @@ func Start(t testing.TB, opts Options) *Server {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, errAddrInUse) || attempt == 5 {
+		if !errors.Is(err, mastertest.ErrAddrInUse) || attempt == 5 {
 			t.Fatalf("postfixtest: %v", err)
 		}
 	}
@@ -143,27 +144,6 @@ func Start(t testing.TB, opts Options) *Server {
 // sbinPaths are where Debian and source builds put postfix, which is not
 // on a normal user's PATH.
 var sbinPaths = []string{"/usr/sbin/postfix", "/usr/local/sbin/postfix"}
-
-// findPostfix returns the postfix command, or skips the test (fails it if
-// required) when there is none.
-func findPostfix(t testing.TB, lookPath func(string) (string, error), required bool) string {
-	t.Helper()
-	if bin, err := lookPath("postfix"); err == nil {
-		return bin
-	}
-	for _, p := range sbinPaths {
-		if fi, err := os.Stat(p); err == nil && fi.Mode()&0o111 != 0 {
-			return p
-		}
-	}
-	msg := "postfix not installed: apt-get install postfix (debconf: No configuration)"
-	if required {
-		t.Fatalf("%s (%s=1)", msg, RequireEnv)
-	} else {
-		t.Skip(msg)
-	}
-	return ""
-}
 
 func lowerAll(ss []string) []string {
 	out := make([]string, len(ss))
@@ -266,19 +246,17 @@ func (s *Server) pickPort() error {
 	return nil
 }
 
-var errAddrInUse = errors.New("address already in use")
-
 // start checks the installation (`postfix check` makes missing queue
 // directories and fixes their owners), then runs the master in the
 // foreground as our child, so that we know when it exits, and waits until
 // the SMTP listener greets.
 func (s *Server) start() error {
-	logStart := fileSize(s.mailLog)
-	outStart := fileSize(s.outPath)
+	logStart := mastertest.FileSize(s.mailLog)
+	outStart := mastertest.FileSize(s.outPath)
 	if s.master == "" {
 		check := exec.Command(s.postfix, "-c", s.etcDir, "check")
 		if out, err := check.CombinedOutput(); err != nil {
-			return fmt.Errorf("postfix check: %v\n%s%s", err, out, readFrom(s.mailLog, logStart))
+			return fmt.Errorf("postfix check: %v\n%s%s", err, out, mastertest.ReadFrom(s.mailLog, logStart))
 		}
 		dd, err := exec.Command(filepath.Join(filepath.Dir(s.postfix), "postconf"), "-c", s.etcDir, "-h", "daemon_directory").Output()
 		if err != nil {
@@ -316,65 +294,19 @@ func (s *Server) start() error {
 	defer cancel()
 	// The master writes its pid once it holds its listeners; until then
 	// a greeting on the port could come from someone else.
-	err = waitPidFile(ctx, exited, filepath.Join(s.queueDir, "pid", "master.pid"), cmd.Process.Pid)
+	err = mastertest.WaitPidFile(ctx, exited, filepath.Join(s.queueDir, "pid", "master.pid"), cmd.Process.Pid)
 	if err == nil {
-		err = waitGreeting(ctx, exited, s.SMTPAddr, "220 ")
+		err = mastertest.WaitGreeting(ctx, exited, s.SMTPAddr, "220 ")
 	}
 	if err != nil {
 		s.kill()
-		msgs := readFrom(s.outPath, outStart) + readFrom(s.mailLog, logStart)
+		msgs := mastertest.ReadFrom(s.outPath, outStart) + mastertest.ReadFrom(s.mailLog, logStart)
 		if strings.Contains(msgs, "Address already in use") {
-			return fmt.Errorf("postfix: %w:\n%s", errAddrInUse, msgs)
+			return fmt.Errorf("postfix: %w:\n%s", mastertest.ErrAddrInUse, msgs)
 		}
 		return fmt.Errorf("postfix did not start: %w\n%s", err, msgs)
 	}
 	return nil
-}
-
-// waitPidFile waits until path holds pid.
-func waitPidFile(ctx context.Context, exited <-chan struct{}, path string, pid int) error {
-	for {
-		if b, err := os.ReadFile(path); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
-			return nil
-		}
-		select {
-		case <-exited:
-			return errors.New("master exited")
-		case <-ctx.Done():
-			return fmt.Errorf("no %s: %w", path, ctx.Err())
-		case <-time.After(10 * time.Millisecond):
-		}
-	}
-}
-
-// waitGreeting dials addr until the server there greets with prefix.
-func waitGreeting(ctx context.Context, exited <-chan struct{}, addr, prefix string) error {
-	for {
-		if greeted(addr, prefix) {
-			return nil
-		}
-		select {
-		case <-exited:
-			return errors.New("master exited")
-		case <-ctx.Done():
-			return fmt.Errorf("no greeting on %s: %w", addr, ctx.Err())
-		case <-time.After(20 * time.Millisecond):
-		}
-	}
-}
-
-func greeted(addr, prefix string) bool {
-	conn, err := net.DialTimeout("tcp", addr, time.Second)
-	if err != nil {
-		return false
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(5 * time.Second))
-	line, err := bufio.NewReader(conn).ReadString('\n')
-	if err == nil {
-		fmt.Fprintf(conn, "QUIT\r\n")
-	}
-	return err == nil && strings.HasPrefix(line, prefix)
 }
 
 // Stop kills Postfix as a crash would and returns when its SMTP port is
@@ -387,7 +319,7 @@ func (s *Server) Stop() {
 		return
 	}
 	deadline := time.Now().Add(stopTimeout)
-	for !portFree(s.port) && time.Now().Before(deadline) {
+	for !mastertest.PortFree(s.port) && time.Now().Before(deadline) {
 		time.Sleep(10 * time.Millisecond)
 	}
 }
@@ -423,7 +355,7 @@ func (s *Server) Start(t testing.TB) {
 	}
 	var err error
 	for attempt := 1; attempt <= 10; attempt++ {
-		if err = s.start(); err == nil || !errors.Is(err, errAddrInUse) {
+		if err = s.start(); err == nil || !errors.Is(err, mastertest.ErrAddrInUse) {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -492,7 +424,7 @@ func (s *Server) Accepted() map[string]int {
 
 // Log returns Postfix's log so far.
 func (s *Server) Log() string {
-	return readFrom(s.mailLog, 0)
+	return mastertest.ReadFrom(s.mailLog, 0)
 }
 
 func (s *Server) dumpLog(t testing.TB) {
@@ -506,32 +438,6 @@ func (s *Server) dumpLog(t testing.TB) {
 		}
 		t.Logf("postfix log, the end (%s):\n%s", s.mailLog, b)
 	}
-}
-
-func portFree(port int) bool {
-	ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(port)))
-	if err != nil {
-		return false
-	}
-	ln.Close()
-	return true
-}
-
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-// readFrom returns the file's contents after offset.
-func readFrom(path string, offset int64) string {
-	b, err := os.ReadFile(path)
-	if err != nil || int64(len(b)) < offset {
-		return ""
-	}
-	return string(b[offset:])
 }
 
 // Flush asks Postfix to try every deferred message now (postqueue -f),
