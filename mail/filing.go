@@ -56,7 +56,7 @@ func (s *imapSession) fileGroup(f Filing, uids imap.UIDSet) error {
 	if f.Folder == "" {
 		return nil
 	}
-	mbox := mailboxName(f.Folder, s.delim, s.prefix)
+	mbox := MailboxName(f.Folder, s.delim, s.prefix)
 	if mbox == s.w.cfg.Mailbox {
 		return nil
 	}
@@ -154,9 +154,9 @@ func (s *imapSession) moveOnce(uids imap.UIDSet, mbox string) error {
 	return s.await("uid expunge", func() error { return s.c.UIDExpunge(uids).Close() })
 }
 
-// mailboxName turns a Folder ("Modbot/Replies") into the server's name for
+// MailboxName turns a Folder ("Modbot/Replies") into the server's name for
 // it, with its hierarchy delimiter and personal namespace prefix.
-func mailboxName(folder string, delim rune, prefix string) string {
+func MailboxName(folder string, delim rune, prefix string) string {
 	name := folder
 	if delim != 0 && delim != '/' {
 		name = strings.ReplaceAll(folder, "/", string(delim))

@@ -142,8 +142,8 @@ func TestMailboxName(t *testing.T) {
 		{"Modbot/Replies", 0, "", "Modbot/Replies"},
 	}
 	for _, tt := range tests {
-		if got := mailboxName(tt.folder, tt.delim, tt.prefix); got != tt.want {
-			t.Errorf("mailboxName(%q, %q, %q) = %q, want %q", tt.folder, tt.delim, tt.prefix, got, tt.want)
+		if got := MailboxName(tt.folder, tt.delim, tt.prefix); got != tt.want {
+			t.Errorf("MailboxName(%q, %q, %q) = %q, want %q", tt.folder, tt.delim, tt.prefix, got, tt.want)
 		}
 	}
 }

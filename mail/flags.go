@@ -46,7 +46,7 @@ func (s *imapSession) applyFlags(ctx context.Context) error {
 	}
 	selected := ""
 	for _, u := range ups {
-		mbox := mailboxName(u.Folder, s.delim, s.prefix)
+		mbox := MailboxName(u.Folder, s.delim, s.prefix)
 		if mbox != selected {
 			if err := s.await("select "+mbox, func() error { _, err := s.c.Select(mbox, nil).Wait(); return err }); err != nil {
 				if !isNo(err) {

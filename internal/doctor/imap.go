@@ -14,6 +14,8 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-message/charset"
+
+	"modbot/mail"
 )
 
 func (r *run) imapService() service {
@@ -315,16 +317,9 @@ func (r *run) learnHierarchy(ic *imapConn, caps imap.CapSet) {
 }
 
 // mailboxName is what the server calls folder ("Modbot/Replies" may be
-// "INBOX.Modbot.Replies").
+// "INBOX.Modbot.Replies"), worked out exactly as the daemon does.
 func (r *run) mailboxName(folder string) string {
-	name := folder
-	if r.delim != 0 && r.delim != '/' {
-		name = strings.ReplaceAll(folder, "/", string(r.delim))
-	}
-	if r.prefix == "" || strings.EqualFold(name, "INBOX") || strings.HasPrefix(strings.ToLower(name), strings.ToLower(r.prefix)) {
-		return name
-	}
-	return r.prefix + name
+	return mail.MailboxName(folder, r.delim, r.prefix)
 }
 
 // imapFolders makes sure modbot's folders exist, creating the missing
