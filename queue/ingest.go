@@ -36,13 +36,15 @@ const (
 // Keywords set on filed messages, one per outcome, so a mail client shows
 // the outcome as a tag.
 var outcomeFiling = map[string]mail.Filing{
-	OutcomeQueued:      {Folder: mail.FolderSubmissions, Keyword: "$Pending"},
-	OutcomeReply:       {Folder: mail.FolderReplies, Keyword: "$Reply"},
-	OutcomeFeedback:    {Folder: mail.FolderFeedback, Keyword: "$Feedback"},
-	OutcomeIgnored:     {Folder: mail.FolderIgnored, Keyword: "$Ignored"},
-	OutcomeQuarantined: {Folder: mail.FolderQuarantine, Keyword: "$Quarantined"},
-	OutcomeDuplicate:   {Folder: mail.FolderIgnored, Keyword: "$Duplicate"},
-	OutcomeBlocked:     {Folder: mail.FolderSubmissions, Keyword: "$Rejected"},
+	OutcomeQueued:       {Folder: mail.FolderSubmissions, Keyword: "$Pending"},
+	OutcomeReply:        {Folder: mail.FolderReplies, Keyword: "$Reply"},
+	OutcomeFeedback:     {Folder: mail.FolderFeedback, Keyword: "$Feedback"},
+	OutcomeIgnored:      {Folder: mail.FolderIgnored, Keyword: "$Ignored"},
+	OutcomeQuarantined:  {Folder: mail.FolderQuarantine, Keyword: "$Quarantined"},
+	OutcomeDuplicate:    {Folder: mail.FolderIgnored, Keyword: "$Duplicate"},
+	OutcomeBlocked:      {Folder: mail.FolderSubmissions, Keyword: "$Rejected"},
+	OutcomeSubscription: {Folder: mail.FolderFeedback, Keyword: "$Subscription"},
+	OutcomeRevised:      {Folder: mail.FolderSubmissions, Keyword: "$Revised"},
 }
 
 // Ingester records the outcome of each inbound message. It is the

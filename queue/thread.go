@@ -21,11 +21,6 @@ const (
 	OutcomeRevised      = "revised"      // a commenter's corrected comment replaced the pending one
 )
 
-func init() {
-	outcomeFiling[OutcomeSubscription] = mail.Filing{Folder: mail.FolderFeedback, Keyword: "$Subscription"}
-	outcomeFiling[OutcomeRevised] = mail.Filing{Folder: mail.FolderSubmissions, Keyword: "$Revised"}
-}
-
 // sentNotice is a notice modbot sent, found by its Message-ID.
 type sentNotice struct {
 	MessageID    string `db:"message_id"`
