@@ -235,8 +235,16 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(descPending, err)
 	} else {
-		for _, o := range []string{queue.OutcomeQueued, queue.OutcomeReply, queue.OutcomeFeedback, queue.OutcomeIgnored, queue.OutcomeQuarantined, queue.OutcomeDuplicate} {
-			ch <- prometheus.MustNewConstMetric(descMessages, prometheus.CounterValue, float64(st.Outcomes[o]), o)
+		// The common outcomes always appear (at 0 too), so an alert can
+		// refer to them before the first one happens; any other outcome
+		// the store has recorded appears as well.
+		counts := map[string]int64{queue.OutcomeQueued: 0, queue.OutcomeReply: 0, queue.OutcomeFeedback: 0,
+			queue.OutcomeIgnored: 0, queue.OutcomeQuarantined: 0}
+		for o, n := range st.Outcomes {
+			counts[o] = n
+		}
+		for o, n := range counts {
+			ch <- prometheus.MustNewConstMetric(descMessages, prometheus.CounterValue, float64(n), o)
 		}
 		ch <- prometheus.MustNewConstMetric(descPending, prometheus.GaugeValue, float64(st.Pending))
 		age := 0.0

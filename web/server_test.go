@@ -46,7 +46,7 @@ func TestMetrics(t *testing.T) {
 	oldest := time.Now().Add(-time.Hour)
 	s := &Server{
 		Stats: fakeStats{st: &queue.Stats{
-			Outcomes: map[string]int64{queue.OutcomeQueued: 7, queue.OutcomeQuarantined: 2},
+			Outcomes: map[string]int64{queue.OutcomeQueued: 7, queue.OutcomeQuarantined: 2, queue.OutcomeBlocked: 3},
 			Pending:  5, OldestPending: &oldest, OutboxPending: 3, OutboxRetries: 1, OutboxFailed: 4, OutboxSent: 9, Digests: 6,
 		}},
 		Watcher: func() WatcherStats {
@@ -60,6 +60,8 @@ func TestMetrics(t *testing.T) {
 	for _, want := range []string{
 		`modbot_inbound_messages_total{outcome="queued"} 7`,
 		`modbot_inbound_messages_total{outcome="quarantined"} 2`,
+		`modbot_inbound_messages_total{outcome="blocked"} 3`,
+		`modbot_inbound_messages_total{outcome="feedback"} 0`,
 		`modbot_queue_pending 5`,
 		`modbot_outbox_messages{state="pending"} 3`,
 		`modbot_outbox_messages{state="failed"} 4`,
