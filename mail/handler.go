@@ -34,6 +34,18 @@ type Handler interface {
 	Handle(ctx context.Context, msg *Fetched) (Filing, error)
 }
 
+// Batcher is implemented by a Handler that can commit the outcomes of a
+// run of messages together, which is far cheaper than one commit each.
+// The watcher calls BeginBatch before it hands over a fetched batch and
+// EndBatch after the last message, before it files any of them. Until
+// EndBatch returns nil, an outcome Handle returned may still be lost; so
+// when EndBatch fails the watcher files none of the batch and offers it
+// again (Handle's idempotence then gives the committed ones their filing).
+type Batcher interface {
+	BeginBatch(ctx context.Context) error
+	EndBatch(ctx context.Context) error
+}
+
 // HandlerFunc adapts a function to Handler.
 type HandlerFunc func(ctx context.Context, msg *Fetched) (Filing, error)
 

@@ -274,6 +274,12 @@ func (s *imapSession) batch(ctx context.Context, uids []imap.UID, last uint32) (
 		return last, err
 	}
 
+	batcher, _ := s.w.h.(Batcher)
+	if batcher != nil {
+		if err := batcher.BeginBatch(ctx); err != nil {
+			return last, &retryError{fmt.Errorf("begin batch: %w", err)}
+		}
+	}
 	var done []filed
 	var herr error
 	limit := s.w.cfg.MaxMessageSize
@@ -287,6 +293,17 @@ func (s *imapSession) batch(ctx context.Context, uids []imap.UID, last uint32) (
 		}
 		herr = s.fetchRun(ctx, metas[:n], over, &done)
 		metas = metas[n:]
+	}
+	if batcher != nil {
+		// Even when shutting down or cut off: what was handled is kept,
+		// and filed on the next pass.
+		if err := batcher.EndBatch(context.WithoutCancel(ctx)); err != nil {
+			s.log.Error("outcomes of a batch not committed; offering it again", "messages", len(done), "err", err)
+			if herr == nil || errors.As(herr, new(*retryError)) {
+				herr = &retryError{fmt.Errorf("end batch: %w", err)}
+			}
+			done = nil
+		}
 	}
 	if ctx.Err() != nil {
 		return last, ctx.Err()

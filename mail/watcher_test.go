@@ -630,3 +630,67 @@ func BenchmarkWatcherNewMailLatency(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// batchingHandler is a recordingHandler that is also a Batcher whose
+// EndBatch fails as often as failEnds says.
+type batchingHandler struct {
+	*recordingHandler
+	mu           sync.Mutex
+	begun, ended int
+	open         bool
+	failEnds     int
+}
+
+func (h *batchingHandler) BeginBatch(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.open {
+		return errors.New("BeginBatch twice")
+	}
+	h.begun++
+	h.open = true
+	return nil
+}
+
+func (h *batchingHandler) EndBatch(context.Context) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.ended++
+	h.open = false
+	if h.failEnds > 0 {
+		h.failEnds--
+		return errors.New("commit: disk I/O error")
+	}
+	return nil
+}
+
+func TestWatcherBatchCommitFailureFilesNothing(t *testing.T) {
+	srv := newIMAPTestServer(t, imapTestOptions{})
+	for n := 1; n <= 5; n++ {
+		srv.appendMsg("INBOX", testMessage(n))
+	}
+	h := &batchingHandler{recordingHandler: newRecordingHandler(fileAll(FolderSubmissions, "$Submission")), failEnds: 1}
+	st := newIMAPTestState()
+	startWatcher(t, testIMAPConfig(t, srv), st, h)
+
+	waitFor(t, "progress to be stored", func() bool { _, last := st.get("INBOX"); return last == 5 })
+	if got := srv.messageIDs(FolderSubmissions); len(got) != 5 {
+		t.Errorf("filed %v, want all five", got)
+	}
+	// The first batch's outcomes were not committed: none may be filed,
+	// so all five come round again.
+	var want []string
+	for range 2 {
+		for n := 1; n <= 5; n++ {
+			want = append(want, msgID(n))
+		}
+	}
+	if got := h.ids(); !slices.Equal(got, want) {
+		t.Errorf("handled %v, want every message twice", got)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.begun != h.ended || h.begun < 2 {
+		t.Errorf("BeginBatch %d times, EndBatch %d times", h.begun, h.ended)
+	}
+}

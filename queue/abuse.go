@@ -65,7 +65,7 @@ func (in *Ingester) mayNotify(ctx context.Context, tx *sqlx.Tx, addr string) (st
 		// slower than the last.
 		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM outbox
 			WHERE rcpt_to = ? AND kind = 'notice' AND created_at > ? LIMIT ?)`,
-			addr, in.Store.now().Add(-time.Hour), in.Limits.NoticesPerHour); err != nil {
+			addr, in.st().now().Add(-time.Hour), in.Limits.NoticesPerHour); err != nil {
 			return "", fmt.Errorf("notice rate: %w", err)
 		}
 		if n >= in.Limits.NoticesPerHour {
@@ -82,9 +82,9 @@ func (in *Ingester) overRate(ctx context.Context, addr string) (*precheck.Hit, e
 		return nil, nil
 	}
 	var n int
-	if err := in.Store.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM submissions
+	if err := in.st().db.GetContext(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM submissions
 		WHERE author_email = ? AND created_at > ? LIMIT ?)`,
-		addr, in.Store.now().Add(-time.Hour), in.Limits.SubmissionsPerHour); err != nil {
+		addr, in.st().now().Add(-time.Hour), in.Limits.SubmissionsPerHour); err != nil {
 		return nil, fmt.Errorf("submission rate: %w", err)
 	}
 	if n < in.Limits.SubmissionsPerHour {
@@ -112,6 +112,6 @@ func (in *Ingester) bounce(ctx context.Context, row *inboundRow, m *mail.Message
 		row.Reason += "; failed: " + strings.Join(failed, ", ")
 	}
 	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
-		return in.Store.markBounced(ctx, tx, failed, "bounce: "+m.Subject)
+		return in.st().markBounced(ctx, tx, failed, "bounce: "+m.Subject)
 	})
 }

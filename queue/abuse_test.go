@@ -31,9 +31,9 @@ func TestBouncedAddressIsNotMailedUntilItWritesAgain(t *testing.T) {
 		t.Errorf("carol wrote again but got no notice (%d → %d)", before, after)
 	}
 	// A notice refused permanently by the server marks her again.
-	m.s.db.Exec(`UPDATE recipients SET bounced_at = ? WHERE email = 'carol@people.example'`, m.now)
+	m.s.pool.Exec(`UPDATE recipients SET bounced_at = ? WHERE email = 'carol@people.example'`, m.now)
 	n := m.in.noticeView("received", &subRow{AuthorName: "Carol"})
-	tx, _ := m.s.db.Beginx()
+	tx, _ := m.s.pool.Beginx()
 	if err := m.in.enqueueNotice(ctx, tx, n, noticeTo{Addr: "carol@people.example"}); err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +69,7 @@ func TestSubmissionRateLimitHolds(t *testing.T) {
 	}
 	m.submit("Other <other@people.example>", "Unrelated.")
 	var states []string
-	m.s.db.Select(&states, `SELECT state FROM submissions ORDER BY id`)
+	m.s.pool.Select(&states, `SELECT state FROM submissions ORDER BY id`)
 	if strings.Join(states, " ") != "pending pending held held pending" {
 		t.Errorf("states %v", states)
 	}
@@ -90,7 +90,7 @@ func TestSubmissionRateLimitHolds(t *testing.T) {
 
 func TestBlockedSenderIsRejectedSilently(t *testing.T) {
 	m := newModeration(t)
-	m.s.db.Exec(`INSERT INTO blocked_senders (email, blocked_by, blocked_at) VALUES ('spammer@people.example', 'admin@forum.example', ?)`, m.now)
+	m.s.pool.Exec(`INSERT INTO blocked_senders (email, blocked_by, blocked_at) VALUES ('spammer@people.example', 'admin@forum.example', ?)`, m.now)
 	before := m.count(`SELECT COUNT(*) FROM outbox`)
 	m.submit("Spammer <spammer@people.example>", "Buy now.")
 	got := lastInbound(t, m.s)
@@ -98,7 +98,7 @@ func TestBlockedSenderIsRejectedSilently(t *testing.T) {
 		t.Errorf("blocked sender: %+v", got)
 	}
 	var state string
-	m.s.db.Get(&state, `SELECT state FROM submissions WHERE author_email = 'spammer@people.example'`)
+	m.s.pool.Get(&state, `SELECT state FROM submissions WHERE author_email = 'spammer@people.example'`)
 	if state != "rejected" {
 		t.Errorf("state %s", state)
 	}

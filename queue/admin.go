@@ -64,7 +64,7 @@ func (in *Ingester) isAdmin(addr string) bool {
 // in the reply's transaction, and confirms them to the admin.
 func (in *Ingester) applyAdminReply(ctx context.Context, tx *sqlx.Tx, m *mail.Message) error {
 	admin := strings.ToLower(m.From.Addr)
-	now := in.Store.now()
+	now := in.st().now()
 	cmds, errs := mail.ParseAdminCommands(mail.ExtractReply(m))
 	view := &templates.AdminConfirmation{SiteName: in.Site.Name, Admin: admin, Subject: m.Subject}
 	for _, e := range errs {
@@ -118,5 +118,5 @@ func (in *Ingester) applyAdminReply(ctx context.Context, tx *sqlx.Tx, m *mail.Me
 	if err != nil {
 		return fmt.Errorf("compose admin confirmation: %w", err)
 	}
-	return in.Store.enqueue(ctx, tx, outMessage{Kind: "confirmation", MessageID: msgID, From: in.Site.Address, To: admin, Raw: raw})
+	return in.st().enqueue(ctx, tx, outMessage{Kind: "confirmation", MessageID: msgID, From: in.Site.Address, To: admin, Raw: raw})
 }

@@ -14,7 +14,7 @@ func (m *moderation) reportToken(admin string) string {
 	if err != nil {
 		m.t.Fatal(err)
 	}
-	if _, err := m.s.db.Exec(`INSERT INTO digests (token, moderator, message_id, created_at, kind) VALUES (?, ?, ?, ?, 'report')`,
+	if _, err := m.s.pool.Exec(`INSERT INTO digests (token, moderator, message_id, created_at, kind) VALUES (?, ?, ?, ?, 'report')`,
 		tok, admin, "report."+tok+"@modbot.forum.example", m.now); err != nil {
 		m.t.Fatal(err)
 	}

@@ -26,7 +26,7 @@ func newDigester(t *testing.T, s *Store) *Digester {
 func digestsTo(t *testing.T, s *Store, rcpt string) []*mail.Message {
 	t.Helper()
 	var raws [][]byte
-	if err := s.db.Select(&raws, `SELECT raw FROM outbox WHERE kind = 'digest' AND rcpt_to = ? ORDER BY id`, rcpt); err != nil {
+	if err := s.pool.Select(&raws, `SELECT raw FROM outbox WHERE kind = 'digest' AND rcpt_to = ? ORDER BY id`, rcpt); err != nil {
 		t.Fatal(err)
 	}
 	var out []*mail.Message

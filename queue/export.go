@@ -57,7 +57,7 @@ func (s *Store) Export(ctx context.Context, w io.Writer) (ExportResult, error) {
 	var res ExportResult
 	// A read transaction: a daemon writing meanwhile cannot make the
 	// comments and the decisions disagree.
-	tx, err := s.db.BeginTxx(ctx, nil)
+	tx, err := s.pool.BeginTxx(ctx, nil)
 	if err != nil {
 		return res, fmt.Errorf("export: %w", err)
 	}

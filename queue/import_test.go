@@ -92,7 +92,7 @@ func TestImportKeepsThreadsAndIsIdempotent(t *testing.T) {
 		t.Errorf("third import %+v; want everything existing", res)
 	}
 	var n int
-	s.db.Get(&n, `SELECT COUNT(*) FROM comments`)
+	s.pool.Get(&n, `SELECT COUNT(*) FROM comments`)
 	if n != 7 {
 		t.Errorf("%d comments after three imports, want 7", n)
 	}
@@ -123,7 +123,7 @@ func TestImportDeepThread(t *testing.T) {
 		t.Fatalf("%+v %v", res, err)
 	}
 	var bad int
-	s.db.Get(&bad, `SELECT COUNT(*) FROM comments c JOIN comments p ON c.parent_id = p.id WHERE CAST(c.body AS INTEGER) != CAST(p.body AS INTEGER) + 1`)
+	s.pool.Get(&bad, `SELECT COUNT(*) FROM comments c JOIN comments p ON c.parent_id = p.id WHERE CAST(c.body AS INTEGER) != CAST(p.body AS INTEGER) + 1`)
 	if bad != 0 {
 		t.Errorf("%d comments under the wrong parent", bad)
 	}

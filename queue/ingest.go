@@ -73,6 +73,8 @@ type Ingester struct {
 	// Arrived is called after a message's outcome committed (to wake the
 	// digest scheduler). It must not block.
 	Arrived func(outcome string)
+
+	batch ingestBatch
 }
 
 // Handle implements mail.Handler. A message that cannot be read, or that
@@ -86,8 +88,11 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 			filing, err = in.quarantine(ctx, f, hashOf(f.Raw), "", fmt.Sprintf("internal error while handling this message: %v", r))
 		}
 	}()
+	if err := in.batchFor(ctx); err != nil {
+		return mail.Filing{}, err
+	}
 	hash := hashOf(f.Raw)
-	if prev, ok, err := in.Store.previous(ctx, f, hash); err != nil || ok {
+	if prev, ok, err := in.st().previous(ctx, f, hash); err != nil || ok {
 		return prev, err
 	}
 	if len(f.Raw) == 0 {
@@ -102,7 +107,7 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 	if err != nil {
 		return in.quarantine(ctx, f, hash, "", "unreadable message: "+err.Error())
 	}
-	if dup, ok, err := in.Store.duplicateByMessageID(ctx, m); err != nil {
+	if dup, ok, err := in.st().duplicateByMessageID(ctx, m); err != nil {
 		return mail.Filing{}, err
 	} else if ok {
 		row := in.inboundRow(f, hash, m, mail.KindSubmission)
@@ -164,7 +169,7 @@ type inboundRow struct {
 func (in *Ingester) inboundRow(f *mail.Fetched, hash string, m *mail.Message, kind mail.Kind) *inboundRow {
 	r := &inboundRow{
 		Mailbox: f.Mailbox, UIDValidity: f.UIDValidity, UID: f.UID,
-		Hash: hash, Size: f.Size, Kind: string(kind), ReceivedAt: in.Store.now(),
+		Hash: hash, Size: f.Size, Kind: string(kind), ReceivedAt: in.st().now(),
 	}
 	if m != nil {
 		r.MessageID = m.MessageID
@@ -238,7 +243,7 @@ func (in *Ingester) record(ctx context.Context, row *inboundRow, then func(tx *s
 	if row.Outcome == OutcomeQuarantined {
 		then = in.withQuarantineNote(row, then)
 	}
-	err := in.Store.tx(ctx, func(tx *sqlx.Tx) error {
+	err := in.st().tx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.NamedExecContext(ctx, `INSERT INTO inbound
 			(mailbox, uid_validity, uid, message_id, hash, size, from_addr, subject, kind, outcome, reason, folder, keyword, received_at)
 			VALUES (:mailbox, :uid_validity, :uid, :message_id, :hash, :size, :from_addr, :subject, :kind, :outcome, :reason, :folder, :keyword, :received_at)`, row)
@@ -257,15 +262,13 @@ func (in *Ingester) record(ctx context.Context, row *inboundRow, then func(tx *s
 		return mail.Filing{}, err
 	}
 	in.logger().Debug("inbound recorded", "uid", row.UID, "message_id", row.MessageID, "outcome", row.Outcome, "reason", row.Reason)
-	if in.Arrived != nil {
-		in.Arrived(row.Outcome)
-	}
+	in.arrived(row.Outcome)
 	return filing, nil
 }
 
 func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
 	row.Outcome = OutcomeQueued
-	post, err := getPost(ctx, in.Store.db, c.PostSlug)
+	post, err := getPost(ctx, in.st().db, c.PostSlug)
 	if err != nil {
 		return mail.Filing{}, err
 	}
@@ -274,7 +277,7 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 	}
 	var parentID *int64
 	if c.ParentID != "" {
-		parentID, err = in.Store.parentComment(ctx, c.ParentID, c.PostSlug)
+		parentID, err = in.st().parentComment(ctx, c.ParentID, c.PostSlug)
 		if err != nil {
 			return mail.Filing{}, err
 		}
@@ -282,13 +285,13 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 	input := &precheck.Input{Body: m.Text, AuthorName: c.AuthorName, AuthorEmail: m.From.Addr}
 	if post != nil {
 		input.PostTitle, input.PostText = post.Title, post.Text
-		if input.Thread, err = in.Store.thread(ctx, post.Slug); err != nil {
+		if input.Thread, err = in.st().thread(ctx, post.Slug); err != nil {
 			return mail.Filing{}, err
 		}
 	}
 	hits := in.Prechecks.Run(input)
 	state := "pending"
-	blocker, err := in.Store.blockedBy(ctx, m.From.Addr)
+	blocker, err := in.st().blockedBy(ctx, m.From.Addr)
 	if err != nil {
 		return mail.Filing{}, err
 	}
@@ -347,7 +350,7 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 				n.Rules = append(n.Rules, templates.Rule{Number: r.Number, Title: r.Title, Text: r.Text})
 			}
 		}
-		if n.ExpectedWait, err = in.Store.expectedWait(ctx, tx); err != nil {
+		if n.ExpectedWait, err = in.st().expectedWait(ctx, tx); err != nil {
 			return err
 		}
 		return in.enqueueNotice(ctx, tx, n, noticeTo{Addr: m.From.Addr, PostSlug: c.PostSlug, SubmissionID: &id, InReplyTo: m.MessageID})
@@ -421,7 +424,7 @@ func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message,
 	}
 	row.Outcome, row.Reason = OutcomeReply, "authenticated reply from "+m.From.Addr
 	var kind string
-	if err := in.Store.db.GetContext(ctx, &kind, `SELECT kind FROM digests WHERE token = ?`, c.DigestToken); err != nil {
+	if err := in.st().db.GetContext(ctx, &kind, `SELECT kind FROM digests WHERE token = ?`, c.DigestToken); err != nil {
 		return mail.Filing{}, fmt.Errorf("digest kind: %w", err)
 	}
 	if kind == "report" {
@@ -439,7 +442,7 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 		return "no From address"
 	}
 	from := strings.ToLower(m.From.Addr)
-	mods, err := in.Store.Moderators(ctx, in.Moderators)
+	mods, err := in.st().Moderators(ctx, in.Moderators)
 	if err != nil {
 		return "moderator lookup failed: " + err.Error()
 	}
@@ -453,7 +456,7 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 		Moderator string    `db:"moderator"`
 		CreatedAt time.Time `db:"created_at"`
 	}
-	err = in.Store.db.GetContext(ctx, &d, `SELECT moderator, created_at FROM digests WHERE token = ?`, token)
+	err = in.st().db.GetContext(ctx, &d, `SELECT moderator, created_at FROM digests WHERE token = ?`, token)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "unknown digest token"
 	}
@@ -463,7 +466,7 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 	if !strings.EqualFold(d.Moderator, from) {
 		return fmt.Sprintf("the digest was sent to another moderator, not %s", from)
 	}
-	if in.TokenTTL > 0 && in.Store.now().Sub(d.CreatedAt) > in.TokenTTL {
+	if in.TokenTTL > 0 && in.st().now().Sub(d.CreatedAt) > in.TokenTTL {
 		return fmt.Sprintf("the digest's token expired (sent %s)", d.CreatedAt.Format(time.RFC3339))
 	}
 	return ""
@@ -517,7 +520,7 @@ func (in *Ingester) withQuarantineNote(row *inboundRow, then func(tx *sqlx.Tx, i
 			Subject:   "Quarantined: " + subject,
 			MessageID: mail.NewMessageID("note", in.Site.domain()),
 			InReplyTo: row.MessageID,
-			Date:      in.Store.now(),
+			Date:      in.st().now(),
 			Text: fmt.Sprintf("modbot quarantined the message above (%s).\n\nWhy: %s\n\nFrom: %s\nSize: %d bytes\nReceived: %s\n\n"+
 				"Nothing was done with it: no comment was queued and nobody was answered. It stays here for you to read.\n",
 				subjectOrID(row), row.Reason, orNone(row.FromAddr), row.Size, row.ReceivedAt.Format(time.RFC1123Z)),

@@ -55,7 +55,7 @@ type inboundView struct {
 func lastInbound(t *testing.T, s *Store) inboundView {
 	t.Helper()
 	var v inboundView
-	if err := s.db.Get(&v, `SELECT outcome, reason, folder FROM inbound ORDER BY id DESC LIMIT 1`); err != nil {
+	if err := s.pool.Get(&v, `SELECT outcome, reason, folder FROM inbound ORDER BY id DESC LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
 	return v
@@ -126,7 +126,7 @@ func TestIngestIsIdempotent(t *testing.T) {
 		t.Errorf("filings %v %v %v differ", first, again, third)
 	}
 	var n int
-	s.db.Get(&n, `SELECT COUNT(*) FROM submissions`)
+	s.pool.Get(&n, `SELECT COUNT(*) FROM submissions`)
 	if n != 1 {
 		t.Errorf("%d submissions, want 1", n)
 	}
@@ -140,7 +140,7 @@ func TestIngestIsIdempotent(t *testing.T) {
 	if fd.Keyword != "$Duplicate" || lastInbound(t, s).Outcome != OutcomeDuplicate {
 		t.Errorf("redelivery filed %v outcome %q, want a duplicate", fd, lastInbound(t, s).Outcome)
 	}
-	s.db.Get(&n, `SELECT COUNT(*) FROM submissions`)
+	s.pool.Get(&n, `SELECT COUNT(*) FROM submissions`)
 	if n != 1 {
 		t.Errorf("%d submissions after redelivery, want 1", n)
 	}
@@ -172,11 +172,11 @@ func TestIngestRecordsPrecheckHits(t *testing.T) {
 		Start    int    `db:"start_offset"`
 		End      int    `db:"end_offset"`
 	}
-	if err := s.db.Select(&hits, `SELECT rule, evidence, start_offset, end_offset FROM precheck_hits ORDER BY start_offset`); err != nil {
+	if err := s.pool.Select(&hits, `SELECT rule, evidence, start_offset, end_offset FROM precheck_hits ORDER BY start_offset`); err != nil {
 		t.Fatal(err)
 	}
 	var text string
-	s.db.Get(&text, `SELECT body FROM submissions`)
+	s.pool.Get(&text, `SELECT body FROM submissions`)
 	rules := map[int]bool{}
 	for _, h := range hits {
 		rules[h.Rule] = true

@@ -103,7 +103,7 @@ func (in *Ingester) enqueueNotice(ctx context.Context, tx *sqlx.Tx, n *templates
 		To:            []mail.Address{{Name: n.AuthorName, Addr: to.Addr}},
 		Subject:       r.Subject,
 		MessageID:     msgID,
-		Date:          in.Store.now(),
+		Date:          in.st().now(),
 		AutoSubmitted: "auto-replied",
 		Headers: map[string]string{
 			"List-Id":               fmt.Sprintf("%s comments <%s>", asciiOnly(in.Site.Name), listID),
@@ -121,7 +121,7 @@ func (in *Ingester) enqueueNotice(ctx context.Context, tx *sqlx.Tx, n *templates
 	if err != nil {
 		return fmt.Errorf("compose %s notice: %w", n.Kind, err)
 	}
-	return in.Store.enqueue(ctx, tx, outMessage{Kind: "notice", MessageID: msgID, From: in.Site.Address, To: to.Addr,
+	return in.st().enqueue(ctx, tx, outMessage{Kind: "notice", MessageID: msgID, From: in.Site.Address, To: to.Addr,
 		Raw: raw, NotBefore: to.NotBefore, SubmissionID: to.SubmissionID, Notice: n.Kind, CommentID: to.CommentID})
 }
 

@@ -56,7 +56,7 @@ type replyRun struct {
 // published comments, the notices and the confirmation commit with the
 // reply's outcome or not at all.
 func (in *Ingester) applyReply(ctx context.Context, tx *sqlx.Tx, m *mail.Message, token string) error {
-	r := &replyRun{in: in, ctx: ctx, tx: tx, now: in.Store.now(), moderator: strings.ToLower(m.From.Addr), msg: m, items: map[int]digestItem{}}
+	r := &replyRun{in: in, ctx: ctx, tx: tx, now: in.st().now(), moderator: strings.ToLower(m.From.Addr), msg: m, items: map[int]digestItem{}}
 	if err := tx.QueryRowxContext(ctx, `SELECT id, message_id FROM digests WHERE token = ?`, token).Scan(&r.digestID, &r.digestMsg); err != nil {
 		return fmt.Errorf("digest of token: %w", err)
 	}
@@ -418,5 +418,5 @@ func (r *replyRun) confirm() error {
 	if err != nil {
 		return fmt.Errorf("compose confirmation: %w", err)
 	}
-	return r.in.Store.enqueue(r.ctx, r.tx, outMessage{Kind: "confirmation", MessageID: msgID, From: r.in.Site.Address, To: r.moderator, Raw: raw})
+	return r.in.st().enqueue(r.ctx, r.tx, outMessage{Kind: "confirmation", MessageID: msgID, From: r.in.Site.Address, To: r.moderator, Raw: raw})
 }

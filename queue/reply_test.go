@@ -65,7 +65,7 @@ func (m *moderation) reply(from, token, body string, extra ...string) inboundVie
 
 func (m *moderation) state(id int64) string {
 	var st string
-	if err := m.s.db.Get(&st, `SELECT state FROM submissions WHERE id = ?`, id); err != nil {
+	if err := m.s.pool.Get(&st, `SELECT state FROM submissions WHERE id = ?`, id); err != nil {
 		m.t.Fatal(err)
 	}
 	return st
@@ -75,7 +75,7 @@ func (m *moderation) state(id int64) string {
 func (m *moderation) lastMail(kind, rcpt string) *mail.Message {
 	m.t.Helper()
 	var raws [][]byte
-	m.s.db.Select(&raws, `SELECT raw FROM outbox WHERE kind = ? AND rcpt_to = ? ORDER BY id DESC LIMIT 1`, kind, rcpt)
+	m.s.pool.Select(&raws, `SELECT raw FROM outbox WHERE kind = ? AND rcpt_to = ? ORDER BY id DESC LIMIT 1`, kind, rcpt)
 	if len(raws) == 0 {
 		return nil
 	}
@@ -88,7 +88,7 @@ func (m *moderation) lastMail(kind, rcpt string) *mail.Message {
 
 func (m *moderation) count(q string, args ...any) int {
 	var n int
-	if err := m.s.db.Get(&n, q, args...); err != nil {
+	if err := m.s.pool.Get(&n, q, args...); err != nil {
 		m.t.Fatal(err)
 	}
 	return n
@@ -159,17 +159,17 @@ func TestDecisionsAndNotices(t *testing.T) {
 		}
 	}
 	var published []string
-	m.s.db.Select(&published, `SELECT body FROM comments ORDER BY id`)
+	m.s.pool.Select(&published, `SELECT body FROM comments ORDER BY id`)
 	if len(published) != 2 || strings.TrimSpace(published[0]) != "Good point about encryption." || published[1] != "A typo here: encryption." {
 		t.Errorf("published %q", published)
 	}
 	var original string
-	m.s.db.Get(&original, `SELECT original_body FROM decisions WHERE action = 'edit'`)
+	m.s.pool.Get(&original, `SELECT original_body FROM decisions WHERE action = 'edit'`)
 	if strings.TrimSpace(original) != "A typo here: encyrption." {
 		t.Errorf("the audit log lost the original of the edit: %q", original)
 	}
 	var who, replyID string
-	m.s.db.QueryRow(`SELECT moderator, reply_message_id FROM decisions WHERE submission_id = 1001`).Scan(&who, &replyID)
+	m.s.pool.QueryRow(`SELECT moderator, reply_message_id FROM decisions WHERE submission_id = 1001`).Scan(&who, &replyID)
 	if who != "alice@mods.example" || replyID == "" {
 		t.Errorf("decision records %q %q", who, replyID)
 	}

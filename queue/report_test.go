@@ -42,7 +42,7 @@ func at(day, hour, minute int) time.Time {
 
 func (sd *seed) exec(q string, args ...any) int64 {
 	sd.t.Helper()
-	res, err := sd.s.db.Exec(q, args...)
+	res, err := sd.s.pool.Exec(q, args...)
 	if err != nil {
 		sd.t.Fatalf("%s: %v", q, err)
 	}
@@ -269,7 +269,7 @@ type reportMail struct {
 func reportsTo(t *testing.T, s *Store, rcpt string) []reportMail {
 	t.Helper()
 	var raws [][]byte
-	if err := s.db.Select(&raws, `SELECT raw FROM outbox WHERE kind = 'report' AND rcpt_to = ? ORDER BY id`, rcpt); err != nil {
+	if err := s.pool.Select(&raws, `SELECT raw FROM outbox WHERE kind = 'report' AND rcpt_to = ? ORDER BY id`, rcpt); err != nil {
 		t.Fatal(err)
 	}
 	var out []reportMail
@@ -323,7 +323,7 @@ func TestReportMail(t *testing.T) {
 			Kind      string `db:"kind"`
 			Items     int    `db:"items"`
 		}
-		if err := s.db.Get(&row, `SELECT moderator, message_id, kind, (SELECT COUNT(*) FROM digest_items WHERE digest_id = d.id) AS items
+		if err := s.pool.Get(&row, `SELECT moderator, message_id, kind, (SELECT COUNT(*) FROM digest_items WHERE digest_id = d.id) AS items
 			FROM digests d WHERE token = ?`, token); err != nil {
 			t.Fatalf("token of the report to %s: %v", admin, err)
 		}
@@ -519,7 +519,7 @@ func TestReportsOncePerPeriod(t *testing.T) {
 	}
 	count := func(r *Reporter) int {
 		var n int
-		if err := r.Store.db.Get(&n, `SELECT COUNT(*) FROM outbox WHERE kind = 'report'`); err != nil {
+		if err := r.Store.pool.Get(&n, `SELECT COUNT(*) FROM outbox WHERE kind = 'report'`); err != nil {
 			t.Fatal(err)
 		}
 		return n
@@ -550,7 +550,7 @@ func TestReportsOncePerPeriod(t *testing.T) {
 		t.Errorf("Tuesday at 06:00: %d, %v; want the daily report", n, err)
 	}
 	var periods []string
-	if err := r.Store.db.Select(&periods, `SELECT kind || ' ' || substr(period_start, 1, 10) || ' ' || substr(period_end, 1, 10) FROM reports ORDER BY id`); err != nil {
+	if err := r.Store.pool.Select(&periods, `SELECT kind || ' ' || substr(period_start, 1, 10) || ' ' || substr(period_end, 1, 10) FROM reports ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"daily 2025-03-09 2025-03-10", "weekly 2025-03-03 2025-03-10", "daily 2025-03-10 2025-03-11"}
@@ -558,7 +558,7 @@ func TestReportsOncePerPeriod(t *testing.T) {
 		t.Errorf("reports %q, want %q", periods, want)
 	}
 	var ids string
-	if err := r.Store.db.Get(&ids, `SELECT message_id FROM reports WHERE kind = 'weekly'`); err != nil {
+	if err := r.Store.pool.Get(&ids, `SELECT message_id FROM reports WHERE kind = 'weekly'`); err != nil {
 		t.Fatal(err)
 	}
 	if len(strings.Fields(ids)) != 2 {

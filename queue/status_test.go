@@ -19,8 +19,8 @@ func TestStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A digest that went out.
-	m.s.db.MustExec(`UPDATE outbox SET state = 'sent', sent_at = ? WHERE id = (SELECT MIN(id) FROM outbox WHERE kind = 'digest')`, synced)
-	m.s.db.MustExec(`UPDATE outbox SET attempts = 2, last_error = 'smtp rcpt: 451 try later' WHERE id = (SELECT MAX(id) FROM outbox WHERE kind = 'digest')`)
+	m.s.pool.MustExec(`UPDATE outbox SET state = 'sent', sent_at = ? WHERE id = (SELECT MIN(id) FROM outbox WHERE kind = 'digest')`, synced)
+	m.s.pool.MustExec(`UPDATE outbox SET attempts = 2, last_error = 'smtp rcpt: 451 try later' WHERE id = (SELECT MAX(id) FROM outbox WHERE kind = 'digest')`)
 
 	st, err := m.s.Status(ctx)
 	if err != nil {

@@ -21,8 +21,23 @@ var migrations embed.FS
 
 // Store is modbot's database.
 type Store struct {
-	db  *sqlx.DB
-	now func() time.Time
+	pool *sqlx.DB
+	// db runs queries: the pool, or in a batch view (see Batch) the
+	// batch's transaction, so that reads see what the batch wrote.
+	db    querier
+	batch *Batch
+	now   func() time.Time
+	// path is the database file, "" for an in-memory one; files that
+	// belong with the database sit beside it.
+	path string
+}
+
+// querier is what the pool and a transaction both offer.
+type querier interface {
+	sqlx.ExtContext
+	GetContext(ctx context.Context, dest any, query string, args ...any) error
+	SelectContext(ctx context.Context, dest any, query string, args ...any) error
+	NamedExecContext(ctx context.Context, query string, arg any) (sql.Result, error)
 }
 
 // Open opens (creating if needed, mode 0600) the SQLite database at path
@@ -71,7 +86,15 @@ func Open(ctx context.Context, path string) (*Store, error) {
 			return nil, err
 		}
 	}
-	return &Store{db: db, now: func() time.Time { return time.Now().UTC() }}, nil
+	st := newStore(db)
+	if path != ":memory:" {
+		st.path = path
+	}
+	return st, nil
+}
+
+func newStore(db *sqlx.DB) *Store {
+	return &Store{pool: db, db: db, now: func() time.Time { return time.Now().UTC() }}
 }
 
 // OpenReadOnly opens an existing database for reading (reports, status,
@@ -93,7 +116,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
-	return &Store{db: db, now: func() time.Time { return time.Now().UTC() }}, nil
+	return newStore(db), nil
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {
@@ -112,27 +135,38 @@ func migrate(ctx context.Context, db *sql.DB) error {
 }
 
 // Close closes the database.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error { return s.pool.Close() }
 
 // DB gives read access for reports and tests.
-func (s *Store) DB() *sqlx.DB { return s.db }
+func (s *Store) DB() *sqlx.DB { return s.pool }
 
 // SetClock replaces the store's clock (tests).
 func (s *Store) SetClock(now func() time.Time) { s.now = now }
 
-// tx runs f in one transaction and commits it, or rolls back on error.
+// tx runs f in one transaction and commits it, or rolls back on error
+// or panic. In a batch view it is a savepoint of the batch instead: f's
+// writes are undone alone, and committed with the batch.
 func (s *Store) tx(ctx context.Context, f func(tx *sqlx.Tx) error) error {
-	tx, err := s.db.BeginTxx(ctx, nil)
+	if s.batch != nil {
+		return s.savepoint(ctx, f)
+	}
+	tx, err := s.pool.BeginTxx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
+	committed := false
+	defer func() {
+		if !committed {
+			tx.Rollback()
+		}
+	}()
 	if err := f(tx); err != nil {
-		tx.Rollback()
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	committed = true
 	return nil
 }
 

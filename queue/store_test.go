@@ -25,15 +25,15 @@ func TestOpenAppliesMigrationsAndPragmas(t *testing.T) {
 		t.Fatal(err)
 	}
 	var mode string
-	if err := s.db.Get(&mode, `PRAGMA journal_mode`); err != nil || mode != "wal" {
+	if err := s.pool.Get(&mode, `PRAGMA journal_mode`); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
 	var fk int
-	if err := s.db.Get(&fk, `PRAGMA foreign_keys`); err != nil || fk != 1 {
+	if err := s.pool.Get(&fk, `PRAGMA foreign_keys`); err != nil || fk != 1 {
 		t.Errorf("foreign_keys = %d, %v", fk, err)
 	}
 	var timeout int
-	if err := s.db.Get(&timeout, `PRAGMA busy_timeout`); err != nil || timeout < 1000 {
+	if err := s.pool.Get(&timeout, `PRAGMA busy_timeout`); err != nil || timeout < 1000 {
 		t.Errorf("busy_timeout = %d, %v", timeout, err)
 	}
 	s.Close()

@@ -66,7 +66,7 @@ func firstWord(own string) string {
 // joins its thread; a corrected comment replaces the pending one; the
 // rest (appeals against a rejection among them) is feedback.
 func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
-	n, err := in.Store.answeredNotice(ctx, in.Store.db, m)
+	n, err := in.st().answeredNotice(ctx, in.st().db, m)
 	if err != nil {
 		return mail.Filing{}, err
 	}
@@ -75,19 +75,19 @@ func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.
 	switch word := firstWord(own); {
 	case word == "unsubscribe" || word == "stop":
 		row.Kind, row.Outcome, row.Reason = string(mail.KindUnsubscribe), OutcomeSubscription, "unsubscribe by reply"
-		return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error { return in.Store.unsubscribeAddress(ctx, tx, from) })
+		return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error { return in.st().unsubscribeAddress(ctx, tx, from) })
 	case word == "confirm" || word == "yes":
-		if sub, err := in.Store.subscriptionByConfirmMessage(ctx, m); err != nil {
+		if sub, err := in.st().subscriptionByConfirmMessage(ctx, m); err != nil {
 			return mail.Filing{}, err
 		} else if sub != nil && strings.EqualFold(sub.Email, from) {
 			row.Outcome, row.Reason = OutcomeSubscription, "subscription confirmed by reply"
 			return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
-				_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ? WHERE id = ? AND state = 'pending'`, in.Store.now(), sub.ID)
+				_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ? WHERE id = ? AND state = 'pending'`, in.st().now(), sub.ID)
 				return err
 			})
 		}
 	case (word == "subscribe") && n != nil:
-		slug, err := in.Store.noticePost(ctx, n)
+		slug, err := in.st().noticePost(ctx, n)
 		if err != nil {
 			return mail.Filing{}, err
 		}
@@ -138,7 +138,7 @@ func (s *Store) noticePost(ctx context.Context, n *sentNotice) (string, error) {
 // whose parent is that comment.
 func (in *Ingester) threadReply(ctx context.Context, row *inboundRow, m *mail.Message, commentID int64, own string) (mail.Filing, error) {
 	var slug string
-	if err := in.Store.db.GetContext(ctx, &slug, `SELECT post_slug FROM comments WHERE id = ?`, commentID); err != nil {
+	if err := in.st().db.GetContext(ctx, &slug, `SELECT post_slug FROM comments WHERE id = ?`, commentID); err != nil {
 		return mail.Filing{}, fmt.Errorf("thread of comment %d: %w", commentID, err)
 	}
 	m.Text = own // the quoted notice is not part of the comment
@@ -156,7 +156,7 @@ func (in *Ingester) threadReply(ctx context.Context, row *inboundRow, m *mail.Me
 // same id, same place in the queue, prechecks run again, and the digest
 // shows only the new text with a note that it was revised.
 func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message, id int64, own string) (mail.Filing, error) {
-	sub, err := loadSubmission(ctx, in.Store.db, id)
+	sub, err := loadSubmission(ctx, in.st().db, id)
 	if err != nil {
 		return mail.Filing{}, err
 	}
@@ -164,11 +164,11 @@ func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message
 		return in.feedback(ctx, row, m, fmt.Sprintf("correction to comment #%d, which was already %s", id, sub.State))
 	}
 	input := &precheck.Input{Body: own, AuthorName: sub.AuthorName, AuthorEmail: sub.AuthorEmail}
-	if post, err := getPost(ctx, in.Store.db, sub.PostSlug); err != nil {
+	if post, err := getPost(ctx, in.st().db, sub.PostSlug); err != nil {
 		return mail.Filing{}, err
 	} else if post != nil {
 		input.PostTitle, input.PostText = post.Title, post.Text
-		if input.Thread, err = in.Store.thread(ctx, post.Slug); err != nil {
+		if input.Thread, err = in.st().thread(ctx, post.Slug); err != nil {
 			return mail.Filing{}, err
 		}
 	}
@@ -176,7 +176,7 @@ func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message
 	row.Kind, row.Outcome, row.Reason = string(mail.KindSubmission), OutcomeRevised, fmt.Sprintf("corrected text of comment #%d", id)
 	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
 		res, err := tx.ExecContext(ctx, `UPDATE submissions SET body = ?, revised_at = ? WHERE id = ? AND state IN ('pending', 'held')`,
-			own, in.Store.now(), id)
+			own, in.st().now(), id)
 		if err != nil {
 			return fmt.Errorf("revise #%d: %w", id, err)
 		}
@@ -193,8 +193,8 @@ func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message
 // subscribe records a pending subscription and mails the confirmation
 // that activates it.
 func (in *Ingester) subscribe(ctx context.Context, tx *sqlx.Tx, email, slug, scope, inReplyTo string) error {
-	now := in.Store.now()
-	token, err := in.Store.requestSubscription(ctx, tx, email, slug, scope, now)
+	now := in.st().now()
+	token, err := in.st().requestSubscription(ctx, tx, email, slug, scope, now)
 	if err != nil || token == "" {
 		return err
 	}
@@ -264,7 +264,7 @@ func (in *Ingester) unsubscribeByToken(ctx context.Context, row *inboundRow, tok
 		if err != nil {
 			return fmt.Errorf("unsubscribe: %w", err)
 		}
-		return in.Store.unsubscribeAddress(ctx, tx, email)
+		return in.st().unsubscribeAddress(ctx, tx, email)
 	})
 }
 

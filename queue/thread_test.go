@@ -52,7 +52,7 @@ func (m *moderation) approveAll() {
 func (m *moderation) notices(kind, rcpt string) []*mail.Message {
 	m.t.Helper()
 	var raws [][]byte
-	m.s.db.Select(&raws, `SELECT raw FROM outbox WHERE kind = 'notice' AND notice = ? AND rcpt_to = ? ORDER BY id`, kind, rcpt)
+	m.s.pool.Select(&raws, `SELECT raw FROM outbox WHERE kind = 'notice' AND notice = ? AND rcpt_to = ? ORDER BY id`, kind, rcpt)
 	var out []*mail.Message
 	for _, r := range raws {
 		msg, err := mail.Parse(strings.NewReader(string(r)), nil)
@@ -110,9 +110,9 @@ func TestThreadsSubscriptionsAndUnsubscribe(t *testing.T) {
 	}
 	var parent *int64
 	var body string
-	m.s.db.QueryRow(`SELECT parent_id, body FROM submissions ORDER BY id DESC LIMIT 1`).Scan(&parent, &body)
+	m.s.pool.QueryRow(`SELECT parent_id, body FROM submissions ORDER BY id DESC LIMIT 1`).Scan(&parent, &body)
 	var carolComment int64
-	m.s.db.Get(&carolComment, `SELECT c.id FROM comments c JOIN submissions s ON s.id = c.submission_id WHERE s.author_email = 'carol@people.example'`)
+	m.s.pool.Get(&carolComment, `SELECT c.id FROM comments c JOIN submissions s ON s.id = c.submission_id WHERE s.author_email = 'carol@people.example'`)
 	if parent == nil || *parent != carolComment || strings.TrimSpace(body) != "I agree with Carol." {
 		t.Errorf("threaded reply: parent %v (want %d), body %q", parent, carolComment, body)
 	}
@@ -167,7 +167,7 @@ func TestFixItYourself(t *testing.T) {
 	}
 	var body string
 	var id int64
-	m.s.db.QueryRow(`SELECT id, body FROM submissions WHERE author_email = 'carol@people.example'`).Scan(&id, &body)
+	m.s.pool.QueryRow(`SELECT id, body FROM submissions WHERE author_email = 'carol@people.example'`).Scan(&id, &body)
 	if id != 1001 || strings.TrimSpace(body) != "What a load of s**t." {
 		t.Errorf("revised #%d: %q", id, body)
 	}
