@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -66,6 +67,10 @@ type Outbox struct {
 	MaxAge time.Duration
 
 	kick chan struct{}
+
+	mu        sync.Mutex
+	recovered bool     // the sent log was read back
+	sent      *sentLog // nil for an in-memory store
 }
 
 // NewOutbox returns an Outbox with the usual retry schedule.
@@ -88,6 +93,14 @@ func (o *Outbox) Notify() {
 
 // Run sends due mail until ctx ends.
 func (o *Outbox) Run(ctx context.Context) error {
+	defer func() {
+		o.mu.Lock()
+		defer o.mu.Unlock()
+		if o.sent != nil {
+			o.sent.close()
+			o.sent, o.recovered = nil, false
+		}
+	}()
 	for {
 		next, err := o.Flush(ctx)
 		if err != nil && ctx.Err() == nil {
@@ -120,6 +133,9 @@ type outboxRow struct {
 // Flush sends every message that is due now and returns how long until
 // the next one is.
 func (o *Outbox) Flush(ctx context.Context) (time.Duration, error) {
+	if err := o.recoverSent(ctx); err != nil {
+		return 0, err
+	}
 	for ctx.Err() == nil {
 		var rows []outboxRow
 		now := o.Store.now()
@@ -147,16 +163,56 @@ func (o *Outbox) Flush(ctx context.Context) (time.Duration, error) {
 	return max(next[0].Sub(o.Store.now()), 10*time.Millisecond), nil
 }
 
+// recoverSent marks sent, before anything is sent, the mail the server
+// accepted just before the last stop but the database did not record.
+func (o *Outbox) recoverSent(ctx context.Context) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.recovered {
+		return nil
+	}
+	if o.Store.path == "" {
+		o.recovered = true
+		return nil
+	}
+	l, err := openSentLog(o.Store.path + "-sent")
+	if err != nil {
+		return err
+	}
+	n, err := o.Store.markSentFrom(ctx, l)
+	if err != nil {
+		l.close()
+		return err
+	}
+	if n > 0 {
+		o.Logger.Info("recorded as sent the mail the server accepted just before the last stop", "messages", n)
+	}
+	o.sent, o.recovered = l, true
+	return nil
+}
+
 func (o *Outbox) send(ctx context.Context, r outboxRow) error {
 	sendErr := o.Sender.Send(ctx, r.From, []string{r.To}, r.Raw)
 	now := o.Store.now()
 	if sendErr == nil {
+		// First, before anything that can wait: see sentLog.
+		if o.sent != nil {
+			if err := o.sent.add(r.ID); err != nil {
+				o.Logger.Error("sent, but the sent log cannot be written; a crash now would send it again", "message_id", r.MessageID, "err", err)
+			}
+		}
 		o.Logger.Info("sent", "kind", r.Kind, "message_id", r.MessageID, "to", r.To)
 		// The server has the message: recording that must not fail, or
 		// the message goes out again. Keep trying while the database is
 		// busy or full; only a stop (or a crash) leaves it to be resent.
 		for delay := 100 * time.Millisecond; ; delay = min(2*delay, 5*time.Second) {
 			_, err := o.Store.db.ExecContext(ctx, `UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = '' WHERE id = ?`, now, r.ID)
+			if err == nil && o.sent != nil {
+				// Everything in the log is now in the database too.
+				if err := o.sent.reset(false); err != nil {
+					o.Logger.Warn("sent log", "err", err)
+				}
+			}
 			if err == nil || ctx.Err() != nil {
 				return err
 			}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -47,7 +48,7 @@ func enqueueOne(t *testing.T, s *Store, id string) {
 
 func outboxState(t *testing.T, s *Store, id string) (state string, attempts int, lastErr string) {
 	t.Helper()
-	if err := s.db.QueryRow(`SELECT state, attempts, last_error FROM outbox WHERE message_id = ?`, id).Scan(&state, &attempts, &lastErr); err != nil {
+	if err := s.pool.QueryRow(`SELECT state, attempts, last_error FROM outbox WHERE message_id = ?`, id).Scan(&state, &attempts, &lastErr); err != nil {
 		t.Fatal(err)
 	}
 	return
@@ -116,5 +117,79 @@ func TestOutboxNetworkErrorIsTemporary(t *testing.T) {
 	o.Flush(context.Background())
 	if st, _, _ := outboxState(t, s, "m3@x"); st != "pending" {
 		t.Errorf("a plain network error made the message %s, want pending", st)
+	}
+}
+
+// cancelAfterSend is a server that accepts the message and then the
+// process stops before the outbox can record it (ctx ends).
+type cancelAfterSend struct {
+	fakeSender
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfterSend) Send(ctx context.Context, from string, to []string, raw []byte) error {
+	err := c.fakeSender.Send(ctx, from, to, raw)
+	c.cancel()
+	return err
+}
+
+// A stop (or a crash) between the server's 250 and the database update
+// must not send the message again after the restart.
+func TestOutboxDoesNotResendWhatTheServerAcceptedBeforeAStop(t *testing.T) {
+	s := openTestStore(t)
+	enqueueOne(t, s, "m9@x")
+	ctx, cancel := context.WithCancel(context.Background())
+	first := &cancelAfterSend{cancel: cancel}
+	o := NewOutbox(s, first, nil)
+	o.Flush(ctx)
+	if len(first.sent) != 1 {
+		t.Fatalf("first run delivered %d messages, want 1", len(first.sent))
+	}
+	if st, _, _ := outboxState(t, s, "m9@x"); st != "pending" {
+		t.Fatalf("state %s: the stop came too late to test anything", st)
+	}
+
+	// The restarted daemon: a new Outbox on the same database.
+	second := &fakeSender{}
+	o2 := NewOutbox(s, second, nil)
+	if _, err := o2.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(second.sent) != 0 {
+		t.Errorf("the restarted outbox sent the message again")
+	}
+	if st, n, _ := outboxState(t, s, "m9@x"); st != "sent" || n != 1 {
+		t.Errorf("state %s attempts %d, want sent after 1", st, n)
+	}
+	// What the log held is recorded: it is emptied, and new mail flows.
+	enqueueOne(t, s, "m10@x")
+	if _, err := o2.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(second.sent) != 1 {
+		t.Errorf("new mail after the restart: %d sent, want 1", len(second.sent))
+	}
+}
+
+func TestSentLogIgnoresATornLastLine(t *testing.T) {
+	path := t.TempDir() + "/modbot.db-sent"
+	if err := os.WriteFile(path, []byte("12\n7\n13"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	l, err := openSentLog(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.close()
+	if err := l.add(42); err != nil {
+		t.Fatal(err)
+	}
+	ids, err := l.ids()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// "13" was cut short: it is dropped, not joined to the next id.
+	if fmt.Sprint(ids) != "[12 7 42]" {
+		t.Errorf("ids %v", ids)
 	}
 }
