@@ -472,33 +472,36 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 	return ""
 }
 
-// insertHits stores a submission's hits in one statement: a comment has
-// several, and each statement is parsed anew.
+// insertHits stores a submission's hits, several rows a statement (a
+// comment often has a dozen or more). The row counts are powers of two so
+// that a handful of statement texts cover every case and stay prepared.
 func insertHits(ctx context.Context, tx *sqlx.Tx, id int64, hits []precheck.Hit) error {
-	for len(hits) > 500 { // SQLite's limit on bound values is 32766
-		if err := insertHits(ctx, tx, id, hits[:500]); err != nil {
-			return err
+	for len(hits) > 0 {
+		n := 16
+		for n > len(hits) {
+			n /= 2
 		}
-		hits = hits[500:]
-	}
-	if len(hits) == 0 {
-		return nil
-	}
-	var q strings.Builder
-	q.WriteString(`INSERT INTO precheck_hits (submission_id, rule, title, severity, start_offset, end_offset, evidence, explanation) VALUES `)
-	args := make([]any, 0, 8*len(hits))
-	for i, h := range hits {
-		if i > 0 {
-			q.WriteString(", ")
+		args := make([]any, 0, 8*n)
+		for _, h := range hits[:n] {
+			args = append(args, id, h.Rule, h.Title, string(h.Severity), h.Start, h.End, h.Evidence, h.Explanation)
 		}
-		q.WriteString("(?, ?, ?, ?, ?, ?, ?, ?)")
-		args = append(args, id, h.Rule, h.Title, string(h.Severity), h.Start, h.End, h.Evidence, h.Explanation)
-	}
-	if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
-		return fmt.Errorf("insert precheck hits: %w", err)
+		if _, err := tx.ExecContext(ctx, insertHitsSQL[n], args...); err != nil {
+			return fmt.Errorf("insert precheck hits: %w", err)
+		}
+		hits = hits[n:]
 	}
 	return nil
 }
+
+// insertHitsSQL is the statement inserting n hits, for n = 1, 2, 4, 8, 16.
+var insertHitsSQL = func() map[int]string {
+	m := map[int]string{}
+	for n := 1; n <= 16; n *= 2 {
+		m[n] = "INSERT INTO precheck_hits (submission_id, rule, title, severity, start_offset, end_offset, evidence, explanation) VALUES " +
+			strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?, ?), ", n), ", ")
+	}
+	return m
+}()
 
 // withQuarantineNote adds, to what a quarantined message causes, a short
 // note appended beside it in the quarantine folder, threaded to it, that

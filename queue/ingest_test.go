@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jmoiron/sqlx"
+
 	"modbot/mail"
 	"modbot/queue/precheck"
 	"modbot/templates"
@@ -201,5 +203,42 @@ func TestIngestPanicQuarantines(t *testing.T) {
 	got := lastInbound(t, s)
 	if filing.Folder != mail.FolderQuarantine || !strings.Contains(got.Reason, "internal error") {
 		t.Errorf("filing %v, row %+v", filing, got)
+	}
+}
+
+func TestInsertHitsStoresEveryHitInOrder(t *testing.T) {
+	ctx := context.Background()
+	in, s := newIngester(t)
+	if _, err := in.Handle(ctx, fetched(msg("Carol <carol@people.example>", "moderator+uk-meta-encryption@forum.example", "hi", "h1@x", "Plain."))); err != nil {
+		t.Fatal(err)
+	}
+	var subID int64
+	if err := s.pool.Get(&subID, `SELECT id FROM submissions`); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{0, 1, 3, 16, 17, 37} {
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			s.pool.Exec(`DELETE FROM precheck_hits`)
+			var hits []precheck.Hit
+			for i := range n {
+				hits = append(hits, precheck.Hit{Rule: 11, Title: "caps", Severity: precheck.Flag, Start: i, End: i + 1, Evidence: fmt.Sprint("e", i)})
+			}
+			err := s.tx(ctx, func(tx *sqlx.Tx) error { return insertHits(ctx, tx, subID, hits) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			if err := s.pool.Select(&got, `SELECT evidence FROM precheck_hits WHERE submission_id = ? ORDER BY rowid`, subID); err != nil {
+				t.Fatal(err)
+			}
+			if len(got) != n {
+				t.Fatalf("%d hits stored, want %d", len(got), n)
+			}
+			for i, e := range got {
+				if e != fmt.Sprint("e", i) {
+					t.Errorf("hit %d is %q", i, e)
+				}
+			}
+		})
 	}
 }
