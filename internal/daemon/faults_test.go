@@ -551,9 +551,9 @@ func TestFaultDovecotRestartIdle(t *testing.T) {
 }
 
 // Dovecot is killed twice while the daemon is in the middle of fetching
-// a 300 message batch, right after the 60th and the 180th outcome
-// committed: the messages handled but not yet filed are offered again,
-// recognised, and filed once.
+// a 300 message batch, right after it handled the 60th message and one
+// after the 150th: the messages handled but not yet filed are offered
+// again, recognised, and filed once.
 func TestFaultDovecotRestartMidFetch(t *testing.T) {
 	t.Parallel()
 	const n = 300
@@ -568,23 +568,21 @@ func TestFaultDovecotRestartMidFetch(t *testing.T) {
 	}
 	appendMany(t, env.dc.IMAPAddr, inbox, "INBOX", raws)
 
-	// The daemon itself says when an outcome committed; the watcher
-	// waits there, in the middle of its FETCH, while Dovecot is killed:
-	// after the 60th, and after the first from the 150th on that is made
-	// on a new connection (what the old one had buffered is handled
-	// first).
+	// The handler pauses right after handling a message, in the middle
+	// of the watcher's FETCH, while Dovecot is killed: after the 60th,
+	// and after the first from the 150th on that is made on a new
+	// connection (what the old one had buffered is handled first).
 	stops := []func(k int64, reconnects uint64) bool{
 		func(k int64, _ uint64) bool { return k == 60 },
 		func(k int64, reconnects uint64) bool { return k >= 150 && reconnects == 1 },
 	}
 	reached := make(chan int64)
 	resume := make(chan struct{})
-	var committed atomic.Int64
+	var handled atomic.Int64
 	d, _, _ := runDaemon(t, env.cfg, logs, func(d *Daemon) {
 		fastOutbox(d)
-		arrived := d.Ingester.Arrived
-		d.Ingester.Arrived = func(outcome string) {
-			k := committed.Add(1)
+		ph := &pausingHandler{Ingester: d.Ingester, after: func() {
+			k := handled.Add(1)
 			if len(stops) > 0 && stops[0](k, d.Watcher.Stats().Reconnects) {
 				stops = stops[1:]
 				select {
@@ -596,15 +594,17 @@ func TestFaultDovecotRestartMidFetch(t *testing.T) {
 				case <-time.After(30 * time.Second):
 				}
 			}
-			arrived(outcome)
-		}
+		}}
+		ic := imapConfig(d.Config, d.Logger)
+		ic.Flags = d.Store
+		d.Watcher = modmail.NewWatcher(ic, d.Store, ph)
 	})
 	for range 2 {
 		select {
 		case k := <-reached:
-			t.Logf("killing Dovecot after outcome %d", k)
+			t.Logf("killing Dovecot after message %d", k)
 		case <-time.After(30 * time.Second):
-			t.Fatalf("the daemon did not commit the outcomes to stop at (%d so far)", committed.Load())
+			t.Fatalf("the daemon did not handle the messages to stop at (%d so far)", handled.Load())
 		}
 		env.dc.Restart(t)
 		resume <- struct{}{}
@@ -616,6 +616,22 @@ func TestFaultDovecotRestartMidFetch(t *testing.T) {
 	if got := len(logs.lines("imap connection failed")); got < 2 {
 		t.Errorf("%d lost connections logged, want 2", got)
 	}
+}
+
+// pausingHandler is the daemon's Ingester (batches included) with a call
+// after each message it handles, so a test can break a server while the
+// watcher is in the middle of a FETCH.
+type pausingHandler struct {
+	*queue.Ingester
+	after func()
+}
+
+func (h *pausingHandler) Handle(ctx context.Context, f *modmail.Fetched) (modmail.Filing, error) {
+	filing, err := h.Ingester.Handle(ctx, f)
+	if err == nil {
+		h.after()
+	}
+	return filing, err
 }
 
 // delayRe finds the delay before the next login attempt in a log line.
