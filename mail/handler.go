@@ -16,6 +16,9 @@ type Fetched struct {
 	// header section: the body was never downloaded.
 	Raw      []byte
 	Oversize bool
+	// Prepared is what the Handler's Prepare returned for this message,
+	// when it is a Preparer; nil otherwise.
+	Prepared any
 }
 
 // Filing says where a handled message goes and how it is tagged.
@@ -44,6 +47,16 @@ type Handler interface {
 type Batcher interface {
 	BeginBatch(ctx context.Context) error
 	EndBatch(ctx context.Context) error
+}
+
+// Preparer is implemented by a Handler that can do part of its work on a
+// message before the message's turn: parsing, say, which needs nothing
+// from earlier messages. The watcher calls Prepare on another goroutine,
+// concurrently with Handle for earlier messages, and passes the result to
+// Handle in Fetched.Prepared. Prepare must not change any state; Handle
+// must check that what was prepared still holds.
+type Preparer interface {
+	Prepare(ctx context.Context, msg *Fetched) any
 }
 
 // HandlerFunc adapts a function to Handler.

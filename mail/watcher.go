@@ -367,10 +367,13 @@ func (s *imapSession) fetchMeta(uids []imap.UID, last uint32) ([]msgMeta, error)
 	return metas, nil
 }
 
-// fetchRun downloads the messages in metas one at a time (whole, or only
-// the header when oversize) and hands each to the Handler, appending the
-// handled ones to done. After a Handler error it stops handling and drains
-// the rest of the FETCH so the connection stays usable for filing.
+// fetchRun downloads the messages in metas (whole, or only the header
+// when oversize) and hands each to the Handler in UID order, appending the
+// handled ones to done. A reader goroutine stays a few messages ahead:
+// it takes them off the connection and, when the Handler is a Preparer,
+// prepares them, so that work runs beside the Handler's. After a Handler
+// error it stops handling and drains the rest of the FETCH so the
+// connection stays usable for filing.
 func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bool, done *[]filed) error {
 	byUID := make(map[imap.UID]msgMeta, len(metas))
 	var set imap.UIDSet
@@ -386,63 +389,69 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 
 	wd := s.newWatchdog()
 	cmd := s.c.Fetch(set, opts)
+	ahead := make(chan readAhead, readAheadMessages)
+	var stopped atomic.Bool // the consumer wants no more: only drain
+	var closeErr error
+	go func() {
+		// This goroutine alone touches cmd; closing ahead publishes
+		// closeErr.
+		defer close(ahead)
+		s.readAhead(ctx, cmd, wd, byUID, oversize, &stopped, ahead)
+		closeErr = cmd.Close()
+	}()
+
 	var herr error
-	missing := false
-	for {
-		msg := cmd.Next()
-		if msg == nil {
-			break
+	missing, abandoned := false, false
+	stop := func() { stopped.Store(true) }
+	for it := range ahead {
+		if herr != nil || missing || abandoned {
+			continue // draining
 		}
-		wd.kick()
-		if herr != nil || missing {
-			continue // draining: Next discards what is left unread
-		}
-		uid, raw, ok := readFetchedMessage(msg)
-		m, want := byUID[uid]
-		if !want {
-			continue
-		}
-		if !ok {
+		if !it.ok {
 			// The server answered for this UID without its body (a flag
 			// update can look like that): stop here and look again soon,
 			// rather than skip a message.
 			missing = true
+			stop()
 			s.signalNewMail()
 			continue
 		}
 		if ctx.Err() != nil {
-			return s.abandon(ctx, wd, cmd)
+			// Shutting down. Messages handled in this batch are not
+			// filed; they are offered again on the next start and filed
+			// then. The connection is cut so the drain takes no time.
+			abandoned = true
+			stop()
+			s.conn.Close()
+			continue
 		}
-		wd.pause()
-		filing, err := s.w.callHandler(ctx, &Fetched{
-			Mailbox:      s.w.cfg.Mailbox,
-			UIDValidity:  s.uidValidity,
-			UID:          uint32(uid),
-			Size:         m.size,
-			InternalDate: m.date,
-			Raw:          raw,
-			Oversize:     oversize,
-		})
-		wd.kick()
+		filing, err := s.w.callHandler(ctx, it.msg)
 		if ctx.Err() != nil {
-			return s.abandon(ctx, wd, cmd)
+			abandoned = true
+			stop()
+			s.conn.Close()
+			continue
 		}
 		if err != nil {
-			herr = &retryError{fmt.Errorf("handle uid %d: %w", uid, err)}
+			herr = &retryError{fmt.Errorf("handle uid %d: %w", it.msg.UID, err)}
+			stop()
 			continue
 		}
 		s.w.updateStats(func(st *WatcherStats) { st.Fetched++ })
-		*done = append(*done, filed{uid: uid, filing: filing})
+		*done = append(*done, filed{uid: imap.UID(it.msg.UID), filing: filing})
 		if s.passDone++; s.w.cfg.Progress != nil && s.passDone < s.passTotal {
 			s.w.cfg.Progress(s.passDone, s.passTotal)
 		}
 	}
-	err := cmd.Close()
-	if wd.stop() {
+	fired := wd.stop()
+	if abandoned {
+		return ctx.Err()
+	}
+	if fired {
 		return fmt.Errorf("fetch bodies: no answer within %v: connection closed", s.w.cmdTimeout)
 	}
-	if err != nil {
-		return fmt.Errorf("fetch bodies: %w", err)
+	if closeErr != nil {
+		return fmt.Errorf("fetch bodies: %w", closeErr)
 	}
 	if missing && herr == nil {
 		return errIncomplete
@@ -450,15 +459,57 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 	return herr
 }
 
-// abandon gives up a FETCH when shutting down. Messages handled in this
-// batch are not filed; they are offered again on the next start and filed
-// then. The connection is cut first so that draining the FETCH, which
-// imapclient needs before it can close, takes no time.
-func (s *imapSession) abandon(ctx context.Context, wd *watchdog, cmd *imapclient.FetchCommand) error {
-	wd.stop()
-	s.conn.Close()
-	cmd.Close()
-	return ctx.Err()
+// readAheadMessages is how far the reader may run ahead of the Handler:
+// enough to keep both busy, little enough that memory stays bounded
+// (messages are at most MaxMessageSize each).
+const readAheadMessages = 8
+
+// readAhead is one message taken off the connection.
+type readAhead struct {
+	msg *Fetched
+	ok  bool // false: the server sent no body
+}
+
+// readAhead reads the FETCH to its end, sending the wanted messages to
+// out, prepared when the Handler can be, until stopped; after that it
+// only drains. The watchdog counts only time spent waiting on the server,
+// not time waiting for the Handler to take a message.
+func (s *imapSession) readAhead(ctx context.Context, cmd *imapclient.FetchCommand, wd *watchdog, byUID map[imap.UID]msgMeta, oversize bool,
+	stopped *atomic.Bool, out chan<- readAhead) {
+	prep, _ := s.w.h.(Preparer)
+	for {
+		msg := cmd.Next()
+		if msg == nil {
+			// The server has said all it will; what remains is the
+			// Handler's time, not the server's.
+			wd.pause()
+			return
+		}
+		wd.kick()
+		if stopped.Load() {
+			continue // Next discards what is left unread
+		}
+		uid, raw, ok := readFetchedMessage(msg)
+		m, want := byUID[uid]
+		if !want {
+			continue
+		}
+		f := &Fetched{
+			Mailbox:      s.w.cfg.Mailbox,
+			UIDValidity:  s.uidValidity,
+			UID:          uint32(uid),
+			Size:         m.size,
+			InternalDate: m.date,
+			Raw:          raw,
+			Oversize:     oversize,
+		}
+		if ok && prep != nil {
+			f.Prepared = s.w.callPrepare(ctx, prep, f)
+		}
+		wd.pause()
+		out <- readAhead{msg: f, ok: ok}
+		wd.kick()
+	}
 }
 
 // errIncomplete stops a batch early without blaming anyone; the next sync
@@ -493,6 +544,17 @@ func readFetchedMessage(msg *imapclient.FetchMessageData) (uid imap.UID, raw []b
 			raw, ok = buf.Bytes(), true
 		}
 	}
+}
+
+// callPrepare runs the Preparer; a panic there only means the Handler
+// does the work itself (and meets the panic where it is handled).
+func (w *Watcher) callPrepare(ctx context.Context, p Preparer, msg *Fetched) (v any) {
+	defer func() {
+		if r := recover(); r != nil {
+			v = nil
+		}
+	}()
+	return p.Prepare(ctx, msg)
 }
 
 // callHandler runs the Handler, turning a panic into an error for that

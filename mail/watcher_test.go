@@ -694,3 +694,65 @@ func TestWatcherBatchCommitFailureFilesNothing(t *testing.T) {
 		t.Errorf("BeginBatch %d times, EndBatch %d times", h.begun, h.ended)
 	}
 }
+
+// preparingHandler records what Prepare made of each message and what
+// Handle was then given.
+type preparingHandler struct {
+	*recordingHandler
+	mu       sync.Mutex
+	prepared map[uint32]bool
+	got      map[uint32]any // UID → Fetched.Prepared seen by Handle
+}
+
+func (h *preparingHandler) Prepare(_ context.Context, msg *Fetched) any {
+	h.mu.Lock()
+	h.prepared[msg.UID] = true
+	h.mu.Unlock()
+	if msg.UID == 3 {
+		panic("prepare bug")
+	}
+	return "prepared " + string(msg.Raw[:20])
+}
+
+func (h *preparingHandler) Handle(ctx context.Context, msg *Fetched) (Filing, error) {
+	h.mu.Lock()
+	h.got[msg.UID] = msg.Prepared
+	h.mu.Unlock()
+	return h.recordingHandler.Handle(ctx, msg)
+}
+
+func TestWatcherPassesPreparedWorkToHandle(t *testing.T) {
+	srv := newIMAPTestServer(t, imapTestOptions{})
+	for n := 1; n <= 20; n++ {
+		srv.appendMsg("INBOX", testMessage(n))
+	}
+	h := &preparingHandler{recordingHandler: newRecordingHandler(fileAll(FolderSubmissions, "$Submission")),
+		prepared: map[uint32]bool{}, got: map[uint32]any{}}
+	st := newIMAPTestState()
+	startWatcher(t, testIMAPConfig(t, srv), st, h)
+	waitFor(t, "progress to be stored", func() bool { _, last := st.get("INBOX"); return last == 20 })
+
+	var want []string
+	for n := 1; n <= 20; n++ {
+		want = append(want, msgID(n))
+	}
+	if got := h.ids(); !slices.Equal(got, want) {
+		t.Errorf("handled %v, want each once in order", got)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, c := range h.snapshot() {
+		p := h.got[c.UID]
+		switch {
+		case c.UID == 3:
+			if p != nil {
+				t.Errorf("uid 3: Prepare panicked, yet Handle got %v", p)
+			}
+		case p != "prepared "+string(c.Raw[:20]):
+			t.Errorf("uid %d: Handle got %v, not what Prepare made of it", c.UID, p)
+		}
+	}
+	if len(h.prepared) != 20 {
+		t.Errorf("Prepare saw %d messages, want 20", len(h.prepared))
+	}
+}

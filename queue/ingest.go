@@ -91,7 +91,13 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 	if err := in.batchFor(ctx); err != nil {
 		return mail.Filing{}, err
 	}
-	hash := hashOf(f.Raw)
+	p := preparedFor(f)
+	var hash string
+	if p != nil {
+		hash = p.hash
+	} else {
+		hash = hashOf(f.Raw)
+	}
 	if prev, ok, err := in.st().previous(ctx, f, hash); err != nil || ok {
 		return prev, err
 	}
@@ -103,7 +109,16 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 		head, _ := mail.Parse(bytes.NewReader(f.Raw), nil)
 		return in.quarantineMessage(ctx, f, hash, head, fmt.Sprintf("message is %d bytes, over the limit of the configured imap.max_message_size; it was not downloaded", f.Size))
 	}
-	m, err := mail.Parse(bytes.NewReader(f.Raw), nil)
+	var m *mail.Message
+	var c mail.Classification
+	if p != nil && p.parsed {
+		m, c, err = p.msg, p.class, p.parseErr
+	} else {
+		m, err = mail.Parse(bytes.NewReader(f.Raw), nil)
+		if err == nil {
+			c = mail.Classify(m, mail.SiteAddress{Address: in.Site.Address})
+		}
+	}
 	if err != nil {
 		return in.quarantine(ctx, f, hash, "", "unreadable message: "+err.Error())
 	}
@@ -114,7 +129,6 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 		row.Outcome, row.Reason = OutcomeDuplicate, fmt.Sprintf("same Message-ID and sender as inbound message %d", dup)
 		return in.record(ctx, row, nil)
 	}
-	c := mail.Classify(m, mail.SiteAddress{Address: in.Site.Address})
 	row := in.inboundRow(f, hash, m, c.Kind)
 	row.Reason = c.Reason
 	switch c.Kind {
@@ -131,7 +145,7 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 	case mail.KindFeedback:
 		return in.replyToNotice(ctx, row, m, c)
 	default:
-		return in.submission(ctx, row, m, c)
+		return in.submission(ctx, row, m, c, p)
 	}
 }
 
@@ -266,7 +280,7 @@ func (in *Ingester) record(ctx context.Context, row *inboundRow, then func(tx *s
 	return filing, nil
 }
 
-func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
+func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification, p *prepared) (mail.Filing, error) {
 	row.Outcome = OutcomeQueued
 	post, err := getPost(ctx, in.st().db, c.PostSlug)
 	if err != nil {
@@ -282,14 +296,10 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 			return mail.Filing{}, err
 		}
 	}
-	input := &precheck.Input{Body: m.Text, AuthorName: c.AuthorName, AuthorEmail: m.From.Addr}
-	if post != nil {
-		input.PostTitle, input.PostText = post.Title, post.Text
-		if input.Thread, err = in.st().thread(ctx, post.Slug); err != nil {
-			return mail.Filing{}, err
-		}
+	hits, err := in.prechecks(ctx, p, m, c, post)
+	if err != nil {
+		return mail.Filing{}, err
 	}
-	hits := in.Prechecks.Run(input)
 	state := "pending"
 	blocker, err := in.st().blockedBy(ctx, m.From.Addr)
 	if err != nil {

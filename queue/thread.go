@@ -149,7 +149,7 @@ func (in *Ingester) threadReply(ctx context.Context, row *inboundRow, m *mail.Me
 	}
 	row.Kind = string(mail.KindSubmission)
 	row.Reason = c.Reason
-	return in.submission(ctx, row, m, c)
+	return in.submission(ctx, row, m, c, nil) // m.Text changed: nothing prepared holds
 }
 
 // revise replaces a pending comment with the commenter's corrected text:
