@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"runtime/debug"
 	"slices"
@@ -396,7 +397,12 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 		// This goroutine alone touches cmd; closing ahead publishes
 		// closeErr.
 		defer close(ahead)
-		s.readAhead(ctx, cmd, wd, byUID, oversize, &stopped, ahead)
+		var broken error
+		s.readAhead(ctx, cmd, wd, byUID, oversize, &stopped, ahead, &broken)
+		if broken != nil {
+			closeErr = broken
+			return
+		}
 		closeErr = cmd.Close()
 	}()
 
@@ -475,7 +481,7 @@ type readAhead struct {
 // only drains. The watchdog counts only time spent waiting on the server,
 // not time waiting for the Handler to take a message.
 func (s *imapSession) readAhead(ctx context.Context, cmd *imapclient.FetchCommand, wd *watchdog, byUID map[imap.UID]msgMeta, oversize bool,
-	stopped *atomic.Bool, out chan<- readAhead) {
+	stopped *atomic.Bool, out chan<- readAhead, broken *error) {
 	prep, _ := s.w.h.(Preparer)
 	for {
 		msg := cmd.Next()
@@ -489,7 +495,17 @@ func (s *imapSession) readAhead(ctx context.Context, cmd *imapclient.FetchComman
 		if stopped.Load() {
 			continue // Next discards what is left unread
 		}
-		uid, raw, ok := readFetchedMessage(msg)
+		uid, raw, ok, err := readFetchedMessage(msg)
+		if err != nil {
+			// Past a failed read, imapclient's own reader goes on with
+			// the connection while a further read of this message (which
+			// Next and Close would do, to discard it) touches the same
+			// buffer: a data race. So the command is left as it is and
+			// the connection cut; the session ends and starts afresh.
+			s.conn.Close()
+			*broken = err
+			return
+		}
 		m, want := byUID[uid]
 		if !want {
 			continue
@@ -517,12 +533,13 @@ func (s *imapSession) readAhead(ctx context.Context, cmd *imapclient.FetchComman
 var errIncomplete = &retryError{errors.New("server answered a fetch without the message body")}
 
 // readFetchedMessage reads one message's UID and body literal. ok is false
-// when no body came with it.
-func readFetchedMessage(msg *imapclient.FetchMessageData) (uid imap.UID, raw []byte, ok bool) {
+// when no body came with it; err is set when the connection broke inside
+// the literal.
+func readFetchedMessage(msg *imapclient.FetchMessageData) (uid imap.UID, raw []byte, ok bool, err error) {
 	for {
 		item := msg.Next()
 		if item == nil {
-			return uid, raw, ok
+			return uid, raw, ok, nil
 		}
 		switch item := item.(type) {
 		case imapclient.FetchItemDataUID:
@@ -537,9 +554,12 @@ func readFetchedMessage(msg *imapclient.FetchMessageData) (uid imap.UID, raw []b
 			buf.Grow(int(min(item.Literal.Size(), 64<<20)))
 			// A connection that ends mid-literal reads as the literal's
 			// end (a plain EOF): only the full size is the message.
-			if n, err := buf.ReadFrom(item.Literal); err != nil || n != item.Literal.Size() {
-				// The connection broke mid-literal; Close reports it.
-				return uid, nil, false
+			n, err := buf.ReadFrom(item.Literal)
+			if err == nil && n != item.Literal.Size() {
+				err = io.ErrUnexpectedEOF
+			}
+			if err != nil {
+				return uid, nil, false, fmt.Errorf("uid %d: body cut off after %d of %d bytes: %w", uid, n, item.Literal.Size(), err)
 			}
 			raw, ok = buf.Bytes(), true
 		}
