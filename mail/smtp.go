@@ -173,6 +173,16 @@ func enhancedString(c smtp.EnhancedCode) string {
 // Send submits raw to the server with the envelope from and to. It returns
 // nil when the server accepted the message for every recipient.
 func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte) error {
+	return s.SendMarked(ctx, from, to, raw, nil)
+}
+
+// SendMarked is Send, calling handingOver (when not nil) just before the
+// message's final dot. From then until the server's reply arrives, the
+// server may have kept the message while the sender cannot know it: a
+// crash in that window leaves the message in doubt, and sending it again
+// may deliver it twice. No SMTP client can close that window; it can only
+// say when a message was in it.
+func (s *Sender) SendMarked(ctx context.Context, from string, to []string, raw []byte, handingOver func()) error {
 	if len(to) == 0 {
 		return &SendError{Op: "rcpt", Message: "no recipients"}
 	}
@@ -189,7 +199,7 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte)
 	// Cut the connection under any blocked read or write if ctx ends.
 	conn := s.conn
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	err = s.transaction(ctx, c, from, to, raw)
+	err = s.transaction(ctx, c, from, to, raw, handingOver)
 	if !stop() {
 		s.discard()
 		if err == nil {
@@ -330,7 +340,7 @@ func (s *Sender) open(ctx context.Context, conn net.Conn, host string) (*smtp.Cl
 }
 
 // transaction runs MAIL, RCPT and DATA for one message.
-func (s *Sender) transaction(ctx context.Context, c *smtp.Client, from string, to []string, raw []byte) error {
+func (s *Sender) transaction(ctx context.Context, c *smtp.Client, from string, to []string, raw []byte, handingOver func()) error {
 	for i, addr := range append([]string{from}, to...) {
 		if strings.ContainsAny(addr, "\r\n<>") {
 			op := "rcpt"
@@ -382,6 +392,9 @@ func (s *Sender) transaction(ctx context.Context, c *smtp.Client, from string, t
 	s.conn.SetWriteDeadline(time.Now().Add(c.CommandTimeout))
 	if _, err := w.Write(raw); err != nil {
 		return sendErr("data", err)
+	}
+	if handingOver != nil {
+		handingOver()
 	}
 	if err := w.Close(); err != nil {
 		return sendErr("data", err)

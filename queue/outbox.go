@@ -179,7 +179,7 @@ func (o *Outbox) recoverSent(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	n, err := o.Store.markSentFrom(ctx, l)
+	doubtful, n, err := o.Store.markSentFrom(ctx, l)
 	if err != nil {
 		l.close()
 		return err
@@ -187,12 +187,33 @@ func (o *Outbox) recoverSent(ctx context.Context) error {
 	if n > 0 {
 		o.Logger.Info("recorded as sent the mail the server accepted just before the last stop", "messages", n)
 	}
+	for _, r := range doubtful {
+		o.Logger.Warn("the last stop came while this message was handed to the SMTP server, before its answer; "+
+			"sending it again, so it may arrive twice", "kind", r.Kind, "message_id", r.MessageID, "to", r.To)
+	}
 	o.sent, o.recovered = l, true
 	return nil
 }
 
+// markingSender is a Sender that says when a message is being handed
+// over (mail.Sender does).
+type markingSender interface {
+	SendMarked(ctx context.Context, from string, to []string, raw []byte, handingOver func()) error
+}
+
 func (o *Outbox) send(ctx context.Context, r outboxRow) error {
-	sendErr := o.Sender.Send(ctx, r.From, []string{r.To}, r.Raw)
+	var sendErr error
+	handedOver := false
+	if ms, ok := o.Sender.(markingSender); ok && o.sent != nil {
+		sendErr = ms.SendMarked(ctx, r.From, []string{r.To}, r.Raw, func() {
+			handedOver = true
+			if err := o.sent.handingOver(r.ID); err != nil {
+				o.Logger.Warn("sent log", "err", err)
+			}
+		})
+	} else {
+		sendErr = o.Sender.Send(ctx, r.From, []string{r.To}, r.Raw)
+	}
 	now := o.Store.now()
 	if sendErr == nil {
 		// First, before anything that can wait: see sentLog.
@@ -249,8 +270,15 @@ func (o *Outbox) send(ctx context.Context, r outboxRow) error {
 		delay = o.RetryMax
 	}
 	o.Logger.Warn("delivery failed, will retry", "kind", r.Kind, "message_id", r.MessageID, "to", r.To, "attempt", attempts, "retry_in", delay, "err", sendErr)
-	_, err := o.Store.db.ExecContext(ctx, `UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ? WHERE id = ?`,
-		attempts, sendErr.Error(), now.Add(delay), r.ID)
+	var inDoubt *time.Time
+	var se *mail.SendError
+	if handedOver && !(errors.As(sendErr, &se) && se.Code != 0) {
+		// No answer to the final dot: the server may have kept it.
+		inDoubt = &now
+	}
+	_, err := o.Store.db.ExecContext(ctx, `UPDATE outbox SET attempts = ?, last_error = ?, next_attempt_at = ?,
+		in_doubt_at = COALESCE(in_doubt_at, ?) WHERE id = ?`,
+		attempts, sendErr.Error(), now.Add(delay), inDoubt, r.ID)
 	if err != nil {
 		return errors.Join(sendErr, err)
 	}

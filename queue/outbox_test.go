@@ -2,8 +2,10 @@ package queue
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -184,12 +186,85 @@ func TestSentLogIgnoresATornLastLine(t *testing.T) {
 	if err := l.add(42); err != nil {
 		t.Fatal(err)
 	}
-	ids, err := l.ids()
+	if err := l.handingOver(43); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.handingOver(42); err != nil {
+		t.Fatal(err)
+	}
+	accepted, inDoubt, err := l.ids()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// "13" was cut short: it is dropped, not joined to the next id.
-	if fmt.Sprint(ids) != "[12 7 42]" {
-		t.Errorf("ids %v", ids)
+	// "13" was cut short: it is dropped, not joined to the next id. 42
+	// was handed over again after it was accepted (a retry): accepted.
+	if fmt.Sprint(accepted) != "[12 7 42]" || fmt.Sprint(inDoubt) != "[43]" {
+		t.Errorf("accepted %v, in doubt %v", accepted, inDoubt)
+	}
+}
+
+// markingFake hands the message over (calls handingOver) and then, when
+// crash is set, the process stops before any answer arrives.
+type markingFake struct {
+	fakeSender
+	cancel context.CancelFunc
+	crash  bool
+}
+
+func (m *markingFake) SendMarked(ctx context.Context, from string, to []string, raw []byte, handingOver func()) error {
+	if handingOver != nil {
+		handingOver()
+	}
+	if m.crash {
+		m.cancel()
+		return &mail.SendError{Op: "data", Temporary: true, Err: context.Canceled}
+	}
+	return m.fakeSender.Send(ctx, from, to, raw)
+}
+
+// A stop after the final dot and before the server's answer leaves the
+// message in doubt: it is sent again (at least once), marked, and logged.
+func TestOutboxResendsAMessageLeftInDoubtAndSaysSo(t *testing.T) {
+	s := openTestStore(t)
+	enqueueOne(t, s, "m11@x")
+	ctx, cancel := context.WithCancel(context.Background())
+	o := NewOutbox(s, &markingFake{cancel: cancel, crash: true}, nil)
+	o.Flush(ctx)
+
+	var logs strings.Builder
+	second := &markingFake{}
+	o2 := NewOutbox(s, second, slog.New(slog.NewTextHandler(&logs, nil)))
+	if _, err := o2.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(second.sent) != 1 {
+		t.Fatalf("sent %d times after the restart, want once (at least once)", len(second.sent))
+	}
+	var inDoubt sql.NullTime
+	var state string
+	if err := s.pool.QueryRow(`SELECT state, in_doubt_at FROM outbox WHERE message_id = 'm11@x'`).Scan(&state, &inDoubt); err != nil {
+		t.Fatal(err)
+	}
+	if state != "sent" || !inDoubt.Valid {
+		t.Errorf("state %s, in doubt %v; want sent and marked in doubt", state, inDoubt)
+	}
+	if !strings.Contains(logs.String(), "may arrive twice") || !strings.Contains(logs.String(), "m11@x") {
+		t.Errorf("the doubt was not logged:\n%s", logs.String())
+	}
+}
+
+// A message the server answered (even with a refusal) is not in doubt.
+func TestOutboxAnsweredMessageIsNotInDoubt(t *testing.T) {
+	s := openTestStore(t)
+	enqueueOne(t, s, "m12@x")
+	fs := &markingFake{fakeSender: fakeSender{errs: []error{&mail.SendError{Op: "data", Code: 451, Temporary: true, Message: "try later"}}}}
+	o := NewOutbox(s, fs, nil)
+	o.Flush(context.Background())
+	var inDoubt sql.NullTime
+	if err := s.pool.QueryRow(`SELECT in_doubt_at FROM outbox WHERE message_id = 'm12@x'`).Scan(&inDoubt); err != nil {
+		t.Fatal(err)
+	}
+	if inDoubt.Valid {
+		t.Errorf("a 451 to the final dot marked the message in doubt")
 	}
 }

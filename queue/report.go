@@ -288,7 +288,7 @@ func (r *Reporter) view(kind string, d *ReportData) *templates.Report {
 		Received: d.Received, Blocked: d.Blocked, Approved: d.Approved, Edited: d.Edited, Rejected: d.Rejected, Spam: d.Spam, Held: d.Held,
 		Timed: d.Timed, Median: elapsed(d.Median), P95: elapsed(d.P95),
 		Pending: d.Pending, HeldNow: d.HeldNow,
-		OutboxFailed: d.OutboxFailed, Bounced: d.Bounced, Quarantined: d.Quarantined,
+		OutboxFailed: d.OutboxFailed, InDoubt: d.InDoubt, Bounced: d.Bounced, Quarantined: d.Quarantined,
 	}
 	rules := make([]int, 0, len(d.RejectedByRule))
 	for n := range d.RejectedByRule {

@@ -152,6 +152,11 @@ func seededStore(t *testing.T) (*Store, map[string]int64) {
 	sd.outbox("notice", "old@example.org", "failed", "550 old failure", at(5, 23, 0))
 	sd.outbox("notice", "later@example.org", "pending", "451 try later", at(6, 16, 0))
 	sd.outbox("notice", "fine@example.org", "sent", "", at(6, 16, 0))
+	// Sent again after a stop left them in doubt: one in the period, one before.
+	sd.outbox("notice", "twice@example.org", "sent", "", at(6, 17, 0))
+	sd.exec(`UPDATE outbox SET in_doubt_at = ? WHERE rcpt_to = 'twice@example.org'`, at(6, 17, 0))
+	sd.outbox("notice", "twice-before@example.org", "sent", "", at(5, 17, 0))
+	sd.exec(`UPDATE outbox SET in_doubt_at = ? WHERE rcpt_to = 'twice-before@example.org'`, at(5, 17, 0))
 	at10 := at(6, 10, 0)
 	at4 := at(4, 10, 0)
 	sd.bounce("gone@example.net", "bounce: 5.1.1 mailbox unavailable", &at10)
@@ -175,10 +180,10 @@ func TestReportData(t *testing.T) {
 		}
 		return p.String()
 	}
-	got := fmt.Sprintf("received %d blocked %d approved %d edited %d rejected %d spam %d held %d rules %v timed %d median %s p95 %s pending %d held %d failed %d bounced %d quarantined %d",
+	got := fmt.Sprintf("received %d blocked %d approved %d edited %d rejected %d spam %d held %d rules %v timed %d median %s p95 %s pending %d held %d failed %d in doubt %d bounced %d quarantined %d",
 		d.Received, d.Blocked, d.Approved, d.Edited, d.Rejected, d.Spam, d.Held, d.RejectedByRule, d.Timed, dur(d.Median), dur(d.P95),
-		d.Pending, d.HeldNow, d.OutboxFailed, d.Bounced, d.Quarantined)
-	want := "received 17 blocked 1 approved 5 edited 1 rejected 4 spam 2 held 3 rules map[0:1 3:2 12:1 14:1] timed 11 median 2h0m0s p95 12h0m0s pending 4 held 3 failed 2 bounced 1 quarantined 2"
+		d.Pending, d.HeldNow, d.OutboxFailed, d.InDoubt, d.Bounced, d.Quarantined)
+	want := "received 17 blocked 1 approved 5 edited 1 rejected 4 spam 2 held 3 rules map[0:1 3:2 12:1 14:1] timed 11 median 2h0m0s p95 12h0m0s pending 4 held 3 failed 2 in doubt 1 bounced 1 quarantined 2"
 	if got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}

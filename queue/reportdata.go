@@ -56,6 +56,9 @@ type ReportData struct {
 	// attempt is in the period), the latest few of them, newest first.
 	OutboxFailed int
 	Failures     []ReportFailure
+	// Outgoing mail left in doubt in the period: handed to the server
+	// when modbot stopped, before its answer, and sent again.
+	InDoubt int
 	// Addresses marked as bouncing in the period, the latest few first.
 	Bounced int
 	Bounces []ReportBounce
@@ -180,6 +183,10 @@ func (s *Store) reportData(ctx context.Context, q sqlx.QueryerContext, from, to 
 	err = sqlx.GetContext(ctx, q, &d.OutboxFailed, `SELECT COUNT(*) FROM outbox
 		WHERE state = 'failed' AND next_attempt_at >= ? AND next_attempt_at < ?`, from, to)
 	if err := wrap("outbox failures", err); err != nil {
+		return nil, err
+	}
+	err = sqlx.GetContext(ctx, q, &d.InDoubt, `SELECT COUNT(*) FROM outbox WHERE in_doubt_at >= ? AND in_doubt_at < ?`, from, to)
+	if err := wrap("outbox in doubt", err); err != nil {
 		return nil, err
 	}
 	var failures []struct {

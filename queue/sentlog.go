@@ -3,9 +3,12 @@ package queue
 import (
 	"bytes"
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/jmoiron/sqlx"
@@ -21,6 +24,11 @@ import (
 // before it sends anything. Only a power cut between the 250 and the
 // kernel's writeback can still cause a resend, as with SQLite's
 // synchronous=NORMAL.
+//
+// The file also records, as "~id", each message about to be handed over
+// (just before its final dot). A "~id" without its "id" after a restart is
+// a message the server may or may not have kept: SMTP cannot tell. It is
+// sent again and marked in doubt.
 type sentLog struct {
 	mu   sync.Mutex
 	path string
@@ -55,10 +63,15 @@ func openSentLog(path string) (*sentLog, error) {
 }
 
 // add records that outbox row id was accepted by the server.
-func (l *sentLog) add(id int64) error {
+func (l *sentLog) add(id int64) error { return l.write("", id) }
+
+// handingOver records that outbox row id is about to be handed over.
+func (l *sentLog) handingOver(id int64) error { return l.write("~", id) }
+
+func (l *sentLog) write(prefix string, id int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	line := strconv.AppendInt(nil, id, 10)
+	line := strconv.AppendInt([]byte(prefix), id, 10)
 	line = append(line, '\n')
 	n, err := l.f.Write(line)
 	l.size += int64(n)
@@ -68,27 +81,39 @@ func (l *sentLog) add(id int64) error {
 	return nil
 }
 
-// ids returns every id in the file. A last line without its newline is
-// not trusted.
-func (l *sentLog) ids() ([]int64, error) {
+// ids returns the ids the server accepted and those handed over without
+// an answer recorded. A last line without its newline is not trusted.
+func (l *sentLog) ids() (accepted []int64, inDoubt []int64, err error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	data, err := os.ReadFile(l.path)
 	if err != nil {
-		return nil, fmt.Errorf("read sent log: %w", err)
+		return nil, nil, fmt.Errorf("read sent log: %w", err)
 	}
-	var ids []int64
+	done := map[int64]bool{}
+	var handed []int64
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
 			break
 		}
-		if id, err := strconv.ParseInt(string(data[:i]), 10, 64); err == nil {
-			ids = append(ids, id)
-		}
+		line := string(data[:i])
 		data = data[i+1:]
+		if rest, ok := strings.CutPrefix(line, "~"); ok {
+			if id, err := strconv.ParseInt(rest, 10, 64); err == nil {
+				handed = append(handed, id)
+			}
+		} else if id, err := strconv.ParseInt(line, 10, 64); err == nil {
+			accepted = append(accepted, id)
+			done[id] = true
+		}
 	}
-	return ids, nil
+	for _, id := range handed {
+		if !done[id] {
+			inDoubt = append(inDoubt, id)
+		}
+	}
+	return accepted, inDoubt, nil
 }
 
 // reset empties the file: call it only when every id in it is recorded.
@@ -108,18 +133,29 @@ func (l *sentLog) reset(force bool) error {
 
 func (l *sentLog) close() error { return l.f.Close() }
 
-// markSentFrom records as sent every pending row the log names: they were
-// accepted by the server before the last stop.
-func (s *Store) markSentFrom(ctx context.Context, l *sentLog) (int, error) {
-	ids, err := l.ids()
-	if err != nil || len(ids) == 0 {
-		return 0, err
+// inDoubtRow is a message handed over just before the last stop whose
+// fate is unknown.
+type inDoubtRow struct {
+	ID        int64  `db:"id"`
+	Kind      string `db:"kind"`
+	MessageID string `db:"message_id"`
+	To        string `db:"rcpt_to"`
+}
+
+// markSentFrom records as sent every pending row the log says the server
+// accepted before the last stop, and marks in doubt the pending rows it
+// says were being handed over; it returns those.
+func (s *Store) markSentFrom(ctx context.Context, l *sentLog) ([]inDoubtRow, int, error) {
+	accepted, inDoubt, err := l.ids()
+	if err != nil || len(accepted)+len(inDoubt) == 0 {
+		return nil, 0, err
 	}
 	now := s.now()
 	var marked int
+	var doubtful []inDoubtRow
 	err = s.tx(ctx, func(tx *sqlx.Tx) error {
-		marked = 0
-		for _, id := range ids {
+		marked, doubtful = 0, nil
+		for _, id := range accepted {
 			res, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', attempts = attempts + 1, sent_at = ?, last_error = ''
 				WHERE id = ? AND state = 'pending'`, now, id)
 			if err != nil {
@@ -128,10 +164,22 @@ func (s *Store) markSentFrom(ctx context.Context, l *sentLog) (int, error) {
 			n, _ := res.RowsAffected()
 			marked += int(n)
 		}
+		for _, id := range inDoubt {
+			var r inDoubtRow
+			err := tx.GetContext(ctx, &r, `UPDATE outbox SET in_doubt_at = ? WHERE id = ? AND state = 'pending'
+				RETURNING id, kind, message_id, rcpt_to`, now, id)
+			if errors.Is(err, sql.ErrNoRows) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("mark outbox %d in doubt: %w", id, err)
+			}
+			doubtful = append(doubtful, r)
+		}
 		return nil
 	})
 	if err != nil {
-		return 0, err
+		return nil, 0, err
 	}
-	return marked, l.reset(true)
+	return doubtful, marked, l.reset(true)
 }

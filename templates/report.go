@@ -44,6 +44,7 @@ type Report struct {
 	Oldest           *WaitingItem // nil when nothing waits
 
 	OutboxFailed int             // mail given up on in the period
+	InDoubt      int             // mail sent again after a stop left it in doubt: it may have arrived twice
 	Failures     []OutboxFailure // the latest few, newest first
 	Bounced      int             // addresses marked as bouncing in the period
 	Bounces      []Bounce        // the latest few, newest first

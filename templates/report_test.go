@@ -33,7 +33,7 @@ func testReport() *Report {
 		Pending: 4, HeldNow: 1,
 		Oldest: &WaitingItem{ID: 1003, Since: day.Add(-50 * time.Hour), Waiting: KnownElapsed(80 * time.Hour),
 			PostSlug: "uk-meta-encryption", PostTitle: "UK accuses Meta <b>of</b> empowering child sexual abusers"},
-		OutboxFailed: 2,
+		OutboxFailed: 2, InDoubt: 1,
 		Failures: []OutboxFailure{
 			{At: day.Add(14*time.Hour + 5*time.Minute), To: "jane@example.org", Kind: "notice", Error: "550 5.1.1 <jane@example.org>: user unknown"},
 			{At: day.Add(9 * time.Hour), To: "alice@mods.example", Kind: "digest", Error: "552 message too big"},

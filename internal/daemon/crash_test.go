@@ -632,8 +632,17 @@ func checkAfterCrashes(t *testing.T, env *faultEnv, replies []string, targeted m
 		}
 	}
 	// Duplicates: the same Message-ID twice in a mailbox. The daemon sends
-	// at least once: a kill after the MTA took a message and before the
-	// outbox recorded it sends it again.
+	// at least once: a kill after the final dot and before the MTA's
+	// answer was recorded sends it again. The outbox marks exactly those
+	// messages in doubt, so a resend of any other is a bug.
+	var doubtful []string
+	if err := db.Select(&doubtful, `SELECT message_id FROM outbox WHERE in_doubt_at IS NOT NULL`); err != nil {
+		t.Fatal(err)
+	}
+	inDoubt := map[string]bool{}
+	for _, id := range doubtful {
+		inDoubt[trimAngle(id)] = true
+	}
 	accepted := env.pf.Accepted()
 	resent := 0
 	for user, ids := range got {
@@ -642,11 +651,15 @@ func checkAfterCrashes(t *testing.T, env *faultEnv, replies []string, targeted m
 				dups += n - 1
 				if accepted[id] > 1 {
 					resent += n - 1
+					if !inDoubt[id] {
+						t.Errorf("%s: resent although the outbox never had it in doubt", id)
+					}
 				}
-				t.Logf("%s received %s %d times (the MTA took it %d times)", user, id, n, accepted[id])
+				t.Logf("%s received %s %d times (the MTA took it %d times; in doubt: %v)", user, id, n, accepted[id], inDoubt[id])
 			}
 		}
 	}
+	t.Logf("%d messages left in doubt by a kill (handed over, no answer recorded) and sent again", len(doubtful))
 	var decided, holdsN int
 	for _, d := range ds {
 		if d.Action == queue.ActionHold {
