@@ -25,7 +25,8 @@ type Batch struct {
 	broken error // a savepoint could not be undone: the batch must not commit
 }
 
-// BeginBatch opens a batch. It must end with Commit or Rollback.
+// BeginBatch opens a batch. It must end with Commit, which also rolls it
+// back when a savepoint could not be undone.
 func (s *Store) BeginBatch(ctx context.Context) (*Batch, error) {
 	// Not ctx itself: database/sql rolls a transaction back as soon as
 	// its context ends, and a shutdown should still commit what the
@@ -54,11 +55,6 @@ func (b *Batch) Commit() error {
 	return nil
 }
 
-// Rollback discards the batch. It is harmless after Commit.
-func (b *Batch) Rollback() {
-	b.tx.Rollback()
-}
-
 // savepoint runs f inside the batch as one unit: released when f
 // succeeds, rolled back when f fails or panics.
 func (s *Store) savepoint(ctx context.Context, f func(tx *sqlx.Tx) error) error {
@@ -74,11 +70,11 @@ func (s *Store) savepoint(ctx context.Context, f func(tx *sqlx.Tx) error) error 
 		// Undo even when ctx has ended: the batch goes on to commit.
 		bg := context.WithoutCancel(ctx)
 		if _, err := tx.ExecContext(bg, `ROLLBACK TO msg`); err != nil {
-			s.batch.broken = (fmt.Errorf("roll back to savepoint: %w", err))
+			s.batch.broken = fmt.Errorf("roll back to savepoint: %w", err)
 			return
 		}
 		if _, err := tx.ExecContext(bg, `RELEASE msg`); err != nil {
-			s.batch.broken = (fmt.Errorf("release savepoint: %w", err))
+			s.batch.broken = fmt.Errorf("release savepoint: %w", err)
 		}
 	}()
 	if err := f(tx); err != nil {
