@@ -65,6 +65,11 @@ type Outbox struct {
 	RetryBase, RetryMax time.Duration
 	// MaxAge is how long a message may keep failing temporarily.
 	MaxAge time.Duration
+	// ResendInDoubt sends again a message handed to the server just
+	// before a stop, whose answer never came (at least once: it may
+	// arrive twice). Without it such a message is recorded as sent (at
+	// most once: it may be missing).
+	ResendInDoubt bool
 
 	kick chan struct{}
 
@@ -79,7 +84,7 @@ func NewOutbox(s *Store, sender Sender, logger *slog.Logger) *Outbox {
 		logger = slog.Default()
 	}
 	return &Outbox{Store: s, Sender: sender, Logger: logger,
-		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAge: 5 * 24 * time.Hour,
+		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAge: 5 * 24 * time.Hour, ResendInDoubt: true,
 		kick: make(chan struct{}, 1)}
 }
 
@@ -179,7 +184,7 @@ func (o *Outbox) recoverSent(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	doubtful, n, err := o.Store.markSentFrom(ctx, l)
+	doubtful, n, err := o.Store.markSentFrom(ctx, l, o.ResendInDoubt)
 	if err != nil {
 		l.close()
 		return err
@@ -188,8 +193,13 @@ func (o *Outbox) recoverSent(ctx context.Context) error {
 		o.Logger.Info("recorded as sent the mail the server accepted just before the last stop", "messages", n)
 	}
 	for _, r := range doubtful {
-		o.Logger.Warn("the last stop came while this message was handed to the SMTP server, before its answer; "+
-			"sending it again, so it may arrive twice", "kind", r.Kind, "message_id", r.MessageID, "to", r.To)
+		if o.ResendInDoubt {
+			o.Logger.Warn("the last stop came while this message was handed to the SMTP server, before its answer; "+
+				"sending it again, so it may arrive twice", "kind", r.Kind, "message_id", r.MessageID, "to", r.To)
+		} else {
+			o.Logger.Warn("the last stop came while this message was handed to the SMTP server, before its answer; "+
+				"recorded as sent (smtp.resend_in_doubt = false), so it may be missing", "kind", r.Kind, "message_id", r.MessageID, "to", r.To)
+		}
 	}
 	o.sent, o.recovered = l, true
 	return nil

@@ -253,6 +253,38 @@ func TestOutboxResendsAMessageLeftInDoubtAndSaysSo(t *testing.T) {
 	}
 }
 
+// With resend_in_doubt off, a message left in doubt is recorded as sent:
+// at most once, and the log says it may be missing.
+func TestOutboxTrustsTheServerWhenToldTo(t *testing.T) {
+	s := openTestStore(t)
+	enqueueOne(t, s, "m13@x")
+	ctx, cancel := context.WithCancel(context.Background())
+	o := NewOutbox(s, &markingFake{cancel: cancel, crash: true}, nil)
+	o.Flush(ctx)
+
+	var logs strings.Builder
+	second := &markingFake{}
+	o2 := NewOutbox(s, second, slog.New(slog.NewTextHandler(&logs, nil)))
+	o2.ResendInDoubt = false
+	if _, err := o2.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(second.sent) != 0 {
+		t.Errorf("sent again although resend_in_doubt is off")
+	}
+	var inDoubt, sentAt sql.NullTime
+	var state, lastErr string
+	if err := s.pool.QueryRow(`SELECT state, in_doubt_at, sent_at, last_error FROM outbox WHERE message_id = 'm13@x'`).Scan(&state, &inDoubt, &sentAt, &lastErr); err != nil {
+		t.Fatal(err)
+	}
+	if state != "sent" || !inDoubt.Valid || !sentAt.Valid || !strings.Contains(lastErr, "not sent again") {
+		t.Errorf("state %s, in doubt %v, sent %v, last error %q", state, inDoubt, sentAt, lastErr)
+	}
+	if !strings.Contains(logs.String(), "may be missing") {
+		t.Errorf("the doubt was not logged:\n%s", logs.String())
+	}
+}
+
 // A message the server answered (even with a refusal) is not in doubt.
 func TestOutboxAnsweredMessageIsNotInDoubt(t *testing.T) {
 	s := openTestStore(t)

@@ -144,8 +144,9 @@ type inDoubtRow struct {
 
 // markSentFrom records as sent every pending row the log says the server
 // accepted before the last stop, and marks in doubt the pending rows it
-// says were being handed over; it returns those.
-func (s *Store) markSentFrom(ctx context.Context, l *sentLog) ([]inDoubtRow, int, error) {
+// says were being handed over, leaving them to be sent again when resend
+// is set and recording them as sent otherwise; it returns those.
+func (s *Store) markSentFrom(ctx context.Context, l *sentLog, resend bool) ([]inDoubtRow, int, error) {
 	accepted, inDoubt, err := l.ids()
 	if err != nil || len(accepted)+len(inDoubt) == 0 {
 		return nil, 0, err
@@ -166,8 +167,14 @@ func (s *Store) markSentFrom(ctx context.Context, l *sentLog) ([]inDoubtRow, int
 		}
 		for _, id := range inDoubt {
 			var r inDoubtRow
-			err := tx.GetContext(ctx, &r, `UPDATE outbox SET in_doubt_at = ? WHERE id = ? AND state = 'pending'
-				RETURNING id, kind, message_id, rcpt_to`, now, id)
+			q, args := `UPDATE outbox SET in_doubt_at = ? WHERE id = ? AND state = 'pending' RETURNING id, kind, message_id, rcpt_to`, []any{now, id}
+			if !resend {
+				q = `UPDATE outbox SET in_doubt_at = ?, state = 'sent', sent_at = ?, attempts = attempts + 1,
+					last_error = 'handed over when modbot stopped, no answer seen; not sent again (smtp.resend_in_doubt = false)'
+					WHERE id = ? AND state = 'pending' RETURNING id, kind, message_id, rcpt_to`
+				args = []any{now, now, id}
+			}
+			err := tx.GetContext(ctx, &r, q, args...)
 			if errors.Is(err, sql.ErrNoRows) {
 				continue
 			}

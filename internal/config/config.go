@@ -73,6 +73,10 @@ type SMTP struct {
 	PasswordFile       string `toml:"password_file"`
 	HelloName          string `toml:"hello_name"`
 	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+	// ResendInDoubt sends again a message that was handed to the server
+	// when modbot stopped, before the server's answer: it may arrive
+	// twice. false trusts the server to have kept it: it may be missing.
+	ResendInDoubt *bool `toml:"resend_in_doubt"`
 }
 
 // Moderation holds who moderates and how often they hear from modbot.
@@ -301,6 +305,10 @@ func (c *Config) complete(getenv func(string) string) error {
 	if c.Moderation.NotifyReceived == nil {
 		t := true
 		c.Moderation.NotifyReceived = &t
+	}
+	if c.SMTP.ResendInDoubt == nil {
+		t := true
+		c.SMTP.ResendInDoubt = &t
 	}
 	if c.Moderation.TokenTTL == 0 {
 		c.Moderation.TokenTTL = Duration(14 * 24 * time.Hour)

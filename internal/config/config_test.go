@@ -32,6 +32,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if p := c.Post("uk-meta-encryption"); p == nil || p.Text != "The article text.\n" {
 		t.Errorf("post text not read: %+v", p)
 	}
+	if c.SMTP.ResendInDoubt == nil || !*c.SMTP.ResendInDoubt {
+		t.Errorf("default smtp.resend_in_doubt = %v, want true (at least once)", c.SMTP.ResendInDoubt)
+	}
 	if c.Rules.File != "" {
 		t.Errorf("default rules.file = %q, want \"\" (the built-in rules)", c.Rules.File)
 	}

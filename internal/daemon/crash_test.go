@@ -34,7 +34,10 @@ import (
 	"modbot/queue"
 )
 
-var crashSeed = flag.Uint64("crash.seed", 0, "seed of the crash harness's random choices (0: from the clock)")
+var (
+	crashSeed   = flag.Uint64("crash.seed", 0, "seed of the crash harness's random choices (0: from the clock)")
+	crashResend = flag.Bool("crash.resend-in-doubt", true, "the daemon's smtp.resend_in_doubt: false trusts the MTA with mail handed over at a kill (0 duplicates, at most once)")
+)
 
 const (
 	crashSubmissions = 1000
@@ -45,7 +48,18 @@ const (
 // harnessConfig is testConfig's configuration with decisions' notices
 // held back only a second, so that they go out while the harness runs.
 func harnessConfig(t *testing.T, dir, imapAddr, smtpAddr string) string {
-	return writeTestConfig(t, dir, imapAddr, smtpAddr, `undo_grace = "1s"`)
+	path := writeTestConfig(t, dir, imapAddr, smtpAddr, `undo_grace = "1s"`)
+	if !*crashResend {
+		src, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		src = bytes.Replace(src, []byte("[smtp]\n"), []byte("[smtp]\nresend_in_doubt = false\n"), 1)
+		if err := os.WriteFile(path, src, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
 }
 
 // crashProcess runs modbot processes one after another, its log appended
@@ -659,7 +673,7 @@ func checkAfterCrashes(t *testing.T, env *faultEnv, replies []string, targeted m
 			}
 		}
 	}
-	t.Logf("%d messages left in doubt by a kill (handed over, no answer recorded) and sent again", len(doubtful))
+	t.Logf("%d messages left in doubt by a kill (handed over, no answer recorded); smtp.resend_in_doubt = %v", len(doubtful), *crashResend)
 	var decided, holdsN int
 	for _, d := range ds {
 		if d.Action == queue.ActionHold {

@@ -64,6 +64,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 	site := queue.Site{Name: cfg.Site.Name, BaseURL: cfg.Site.BaseURL, Address: cfg.Site.Address}
 
 	d.Outbox = queue.NewOutbox(store, mail.NewSender(smtpConfig(cfg)), logger.With("part", "outbox"))
+	d.Outbox.ResendInDoubt = *cfg.SMTP.ResendInDoubt
 	d.Digester = &queue.Digester{
 		Store: store, Templates: tmpl, Site: site, Moderators: cfg.Moderation.Moderators,
 		Interval: cfg.Moderation.DigestInterval.D(), Settle: cfg.Moderation.DigestSettle.D(),
