@@ -23,21 +23,32 @@ func submissionFrom(from string, i int) *mail.Fetched {
 		fmt.Sprintf("batch%d.%d@people.example", uidSeq, i), fmt.Sprintf("Comment number %d on encryption.", i)))
 }
 
-func TestBatchCommitsAtEndAndAnnouncesThen(t *testing.T) {
+// inBatch returns an Ingester with a batch begun.
+func inBatch(t *testing.T) (context.Context, *Ingester, *Store) {
+	t.Helper()
 	ctx := context.Background()
 	in, s := newIngester(t)
-	var arrived []string
-	in.Arrived = func(o string) { arrived = append(arrived, o) }
-
 	if err := in.BeginBatch(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return ctx, in, s
+}
+
+func mustHandle(t *testing.T, in *Ingester, f *mail.Fetched) mail.Filing {
+	t.Helper()
+	filing, err := in.Handle(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return filing
+}
+
+func TestBatchCommitsAtEndAndAnnouncesThen(t *testing.T) {
+	ctx, in, s := inBatch(t)
+	var arrived []string
+	in.Arrived = func(o string) { arrived = append(arrived, o) }
 	for i := range 3 {
-		f, err := in.Handle(ctx, submissionFrom("Carol <carol@people.example>", i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if f.Folder != mail.FolderSubmissions {
+		if f := mustHandle(t, in, submissionFrom("Carol <carol@people.example>", i)); f.Folder != mail.FolderSubmissions {
 			t.Errorf("message %d filed in %q", i, f.Folder)
 		}
 	}
@@ -66,21 +77,10 @@ func TestBatchCommitsAtEndAndAnnouncesThen(t *testing.T) {
 // Rate limits, duplicates and "seen before" must count messages earlier
 // in the same, uncommitted batch.
 func TestBatchSeesItsOwnWrites(t *testing.T) {
-	ctx := context.Background()
-	in, s := newIngester(t)
+	ctx, in, s := inBatch(t)
 	in.Limits.SubmissionsPerHour = 2
-	if err := in.BeginBatch(ctx); err != nil {
-		t.Fatal(err)
-	}
 	first := submissionFrom("Dave <dave@people.example>", 0)
-	handle := func(f *mail.Fetched) mail.Filing {
-		t.Helper()
-		filing, err := in.Handle(ctx, f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return filing
-	}
+	handle := func(f *mail.Fetched) mail.Filing { t.Helper(); return mustHandle(t, in, f) }
 	handle(first)
 	handle(submissionFrom("Dave <dave@people.example>", 1))
 	handle(submissionFrom("Dave <dave@people.example>", 2)) // over the limit: held
@@ -108,14 +108,8 @@ func TestBatchSeesItsOwnWrites(t *testing.T) {
 // A message that makes modbot panic is quarantined, and its half-written
 // rows are undone without touching the rest of the batch.
 func TestBatchPanicUndoesOnlyThatMessage(t *testing.T) {
-	ctx := context.Background()
-	in, s := newIngester(t)
-	if err := in.BeginBatch(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := in.Handle(ctx, submissionFrom("Carol <carol@people.example>", 0)); err != nil {
-		t.Fatal(err)
-	}
+	ctx, in, s := inBatch(t)
+	mustHandle(t, in, submissionFrom("Carol <carol@people.example>", 0))
 	tmpl := in.Templates
 	in.Templates = nil // the received notice panics after the submission row is written
 	f, err := in.Handle(ctx, submissionFrom("Mallory <mallory@people.example>", 1))
@@ -146,11 +140,7 @@ func TestBatchPanicUndoesOnlyThatMessage(t *testing.T) {
 // When the commit fails, EndBatch says so: the watcher then files none of
 // the batch, and offering it again records it afresh.
 func TestBatchCommitFailureLosesNothing(t *testing.T) {
-	ctx := context.Background()
-	in, s := newIngester(t)
-	if err := in.BeginBatch(ctx); err != nil {
-		t.Fatal(err)
-	}
+	ctx, in, s := inBatch(t)
 	f := submissionFrom("Carol <carol@people.example>", 0)
 	if _, err := in.Handle(ctx, f); err != nil {
 		t.Fatal(err)
@@ -182,14 +172,8 @@ func TestBatchCommitFailureLosesNothing(t *testing.T) {
 // A long batch is committed in slices so other writers wait at most
 // batchHold; what each slice committed is visible at once.
 func TestBatchCommitsInSlices(t *testing.T) {
-	ctx := context.Background()
-	in, s := newIngester(t)
-	if err := in.BeginBatch(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := in.Handle(ctx, submissionFrom("Carol <carol@people.example>", 0)); err != nil {
-		t.Fatal(err)
-	}
+	ctx, in, s := inBatch(t)
+	mustHandle(t, in, submissionFrom("Carol <carol@people.example>", 0))
 	in.batch.started = in.batch.started.Add(-2 * batchHold) // as if it had been open a while
 	if _, err := in.Handle(ctx, submissionFrom("Carol <carol@people.example>", 1)); err != nil {
 		t.Fatal(err)

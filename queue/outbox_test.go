@@ -222,21 +222,30 @@ func (m *markingFake) SendMarked(ctx context.Context, from string, to []string, 
 	return m.fakeSender.Send(ctx, from, to, raw)
 }
 
+// stopMidHandover enqueues a message and runs an outbox whose process
+// stops after the final dot, before the server's answer; then it starts a
+// new outbox on the same database, as a restart does, and flushes it.
+func stopMidHandover(t *testing.T, s *Store, id string, resend bool) (second *markingFake, logs string) {
+	t.Helper()
+	enqueueOne(t, s, id)
+	ctx, cancel := context.WithCancel(context.Background())
+	NewOutbox(s, &markingFake{cancel: cancel, crash: true}, nil).Flush(ctx)
+
+	var buf strings.Builder
+	second = &markingFake{}
+	o := NewOutbox(s, second, slog.New(slog.NewTextHandler(&buf, nil)))
+	o.ResendInDoubt = resend
+	if _, err := o.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return second, buf.String()
+}
+
 // A stop after the final dot and before the server's answer leaves the
 // message in doubt: it is sent again (at least once), marked, and logged.
 func TestOutboxResendsAMessageLeftInDoubtAndSaysSo(t *testing.T) {
 	s := openTestStore(t)
-	enqueueOne(t, s, "m11@x")
-	ctx, cancel := context.WithCancel(context.Background())
-	o := NewOutbox(s, &markingFake{cancel: cancel, crash: true}, nil)
-	o.Flush(ctx)
-
-	var logs strings.Builder
-	second := &markingFake{}
-	o2 := NewOutbox(s, second, slog.New(slog.NewTextHandler(&logs, nil)))
-	if _, err := o2.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	second, logs := stopMidHandover(t, s, "m11@x", true)
 	if len(second.sent) != 1 {
 		t.Fatalf("sent %d times after the restart, want once (at least once)", len(second.sent))
 	}
@@ -248,8 +257,8 @@ func TestOutboxResendsAMessageLeftInDoubtAndSaysSo(t *testing.T) {
 	if state != "sent" || !inDoubt.Valid {
 		t.Errorf("state %s, in doubt %v; want sent and marked in doubt", state, inDoubt)
 	}
-	if !strings.Contains(logs.String(), "may arrive twice") || !strings.Contains(logs.String(), "m11@x") {
-		t.Errorf("the doubt was not logged:\n%s", logs.String())
+	if !strings.Contains(logs, "may arrive twice") || !strings.Contains(logs, "m11@x") {
+		t.Errorf("the doubt was not logged:\n%s", logs)
 	}
 }
 
@@ -257,18 +266,7 @@ func TestOutboxResendsAMessageLeftInDoubtAndSaysSo(t *testing.T) {
 // at most once, and the log says it may be missing.
 func TestOutboxTrustsTheServerWhenToldTo(t *testing.T) {
 	s := openTestStore(t)
-	enqueueOne(t, s, "m13@x")
-	ctx, cancel := context.WithCancel(context.Background())
-	o := NewOutbox(s, &markingFake{cancel: cancel, crash: true}, nil)
-	o.Flush(ctx)
-
-	var logs strings.Builder
-	second := &markingFake{}
-	o2 := NewOutbox(s, second, slog.New(slog.NewTextHandler(&logs, nil)))
-	o2.ResendInDoubt = false
-	if _, err := o2.Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	second, logs := stopMidHandover(t, s, "m13@x", false)
 	if len(second.sent) != 0 {
 		t.Errorf("sent again although resend_in_doubt is off")
 	}
@@ -280,8 +278,8 @@ func TestOutboxTrustsTheServerWhenToldTo(t *testing.T) {
 	if state != "sent" || !inDoubt.Valid || !sentAt.Valid || !strings.Contains(lastErr, "not sent again") {
 		t.Errorf("state %s, in doubt %v, sent %v, last error %q", state, inDoubt, sentAt, lastErr)
 	}
-	if !strings.Contains(logs.String(), "may be missing") {
-		t.Errorf("the doubt was not logged:\n%s", logs.String())
+	if !strings.Contains(logs, "may be missing") {
+		t.Errorf("the doubt was not logged:\n%s", logs)
 	}
 }
 
