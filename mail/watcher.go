@@ -16,6 +16,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
+	"golang.org/x/sync/semaphore"
 )
 
 // State stores how far the watcher has got in each mailbox. The store
@@ -50,6 +51,7 @@ type Watcher struct {
 	retryMin, retryMax time.Duration // reconnect and handler-retry schedule
 	cmdTimeout         time.Duration // longest silence from a server we wait on
 	shutdownGrace      time.Duration // time a command gets to finish after ctx ends
+	readAheadBytes     int64         // bytes of messages read ahead of the Handler
 
 	mu    sync.Mutex
 	stats WatcherStats
@@ -62,14 +64,15 @@ type Watcher struct {
 func NewWatcher(cfg IMAPConfig, state State, h Handler) *Watcher {
 	cfg.setDefaults()
 	return &Watcher{
-		cfg:           cfg,
-		state:         state,
-		h:             h,
-		log:           cfg.Logger,
-		retryMin:      defaultRetryMin,
-		retryMax:      defaultRetryMax,
-		cmdTimeout:    2 * time.Minute,
-		shutdownGrace: 5 * time.Second,
+		cfg:            cfg,
+		state:          state,
+		h:              h,
+		log:            cfg.Logger,
+		retryMin:       defaultRetryMin,
+		retryMax:       defaultRetryMax,
+		cmdTimeout:     2 * time.Minute,
+		shutdownGrace:  5 * time.Second,
+		readAheadBytes: readAheadBytes,
 	}
 }
 
@@ -391,6 +394,7 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 	wd := s.newWatchdog()
 	cmd := s.c.Fetch(set, opts)
 	ahead := make(chan readAhead, readAheadMessages)
+	budget := semaphore.NewWeighted(s.w.readAheadBytes)
 	var stopped atomic.Bool // the consumer wants no more: only drain
 	var closeErr error
 	go func() {
@@ -398,7 +402,7 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 		// closeErr.
 		defer close(ahead)
 		var broken error
-		s.readAhead(ctx, cmd, wd, byUID, oversize, &stopped, ahead, &broken)
+		s.readAhead(ctx, cmd, wd, byUID, oversize, &stopped, budget, ahead, &broken)
 		if broken != nil {
 			closeErr = broken
 			return
@@ -410,6 +414,7 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 	missing, abandoned := false, false
 	stop := func() { stopped.Store(true) }
 	for it := range ahead {
+		budget.Release(it.weight)
 		if herr != nil || missing || abandoned {
 			continue // draining
 		}
@@ -465,15 +470,20 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 	return herr
 }
 
-// readAheadMessages is how far the reader may run ahead of the Handler:
-// enough to keep both busy, little enough that memory stays bounded
-// (messages are at most MaxMessageSize each).
-const readAheadMessages = 8
+// How far the reader may run ahead of the Handler: enough to keep both
+// busy, little enough that memory stays bounded whatever the messages'
+// sizes. A message larger than the byte budget waits until nothing else
+// is queued.
+const (
+	readAheadMessages = 8
+	readAheadBytes    = 16 << 20 // Watcher.readAheadBytes, which tests shrink
+)
 
 // readAhead is one message taken off the connection.
 type readAhead struct {
-	msg *Fetched
-	ok  bool // false: the server sent no body
+	msg    *Fetched
+	ok     bool  // false: the server sent no body
+	weight int64 // its share of the read-ahead byte budget
 }
 
 // readAhead reads the FETCH to its end, sending the wanted messages to
@@ -481,7 +491,7 @@ type readAhead struct {
 // only drains. The watchdog counts only time spent waiting on the server,
 // not time waiting for the Handler to take a message.
 func (s *imapSession) readAhead(ctx context.Context, cmd *imapclient.FetchCommand, wd *watchdog, byUID map[imap.UID]msgMeta, oversize bool,
-	stopped *atomic.Bool, out chan<- readAhead, broken *error) {
+	stopped *atomic.Bool, budget *semaphore.Weighted, out chan<- readAhead, broken *error) {
 	prep, _ := s.w.h.(Preparer)
 	for {
 		msg := cmd.Next()
@@ -519,11 +529,16 @@ func (s *imapSession) readAhead(ctx context.Context, cmd *imapclient.FetchComman
 			Raw:          raw,
 			Oversize:     oversize,
 		}
+		// From here on the time is ours, not the server's.
+		wd.pause()
+		weight := min(int64(len(raw))+1, s.w.readAheadBytes)
+		if budget.Acquire(ctx, weight) != nil {
+			weight = 0 // shutting down: the consumer only drains now
+		}
 		if ok && prep != nil {
 			f.Prepared = s.w.callPrepare(ctx, prep, f)
 		}
-		wd.pause()
-		out <- readAhead{msg: f, ok: ok}
+		out <- readAhead{msg: f, ok: ok, weight: weight}
 		wd.kick()
 	}
 }

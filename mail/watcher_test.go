@@ -756,3 +756,28 @@ func TestWatcherPassesPreparedWorkToHandle(t *testing.T) {
 		t.Errorf("Prepare saw %d messages, want 20", len(h.prepared))
 	}
 }
+
+// With a read-ahead budget smaller than any message, each message waits
+// until the one before it was taken: slower, but nothing stalls and the
+// order holds.
+func TestWatcherReadAheadBudgetSmallerThanAMessage(t *testing.T) {
+	srv := newIMAPTestServer(t, imapTestOptions{})
+	for n := 1; n <= 12; n++ {
+		srv.appendMsg("INBOX", testMessage(n))
+	}
+	h := &preparingHandler{recordingHandler: newRecordingHandler(fileAll(FolderSubmissions, "$Submission")),
+		prepared: map[uint32]bool{}, got: map[uint32]any{}}
+	st := newIMAPTestState()
+	startWatcher(t, testIMAPConfig(t, srv), st, h, func(w *Watcher) { w.readAheadBytes = 1 })
+	waitFor(t, "progress to be stored", func() bool { _, last := st.get("INBOX"); return last == 12 })
+	var want []string
+	for n := 1; n <= 12; n++ {
+		want = append(want, msgID(n))
+	}
+	if got := h.ids(); !slices.Equal(got, want) {
+		t.Errorf("handled %v, want each once in order", got)
+	}
+	if got := srv.messageIDs(FolderSubmissions); len(got) != 12 {
+		t.Errorf("filed %d, want 12", len(got))
+	}
+}
