@@ -300,6 +300,12 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 	if err != nil {
 		return mail.Filing{}, err
 	}
+	bodyHash := bodyHash(m.Text)
+	if same, err := in.samePending(ctx, bodyHash); err != nil {
+		return mail.Filing{}, err
+	} else if same != nil {
+		hits = append(hits, *same)
+	}
 	state := "pending"
 	blocker, err := in.st().blockedBy(ctx, m.From.Addr)
 	if err != nil {
@@ -319,10 +325,10 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO submissions
-			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, message_id, subject, body, html_only, state, created_at, notify)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, message_id, subject, body, body_hash, html_only, state, created_at, notify)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			inboundID, c.PostSlug, post != nil, string(c.PostVia), c.ParentID, parentID, c.AuthorName, m.From.Addr,
-			m.MessageID, m.Subject, m.Text, m.HTMLOnly, state, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))))
+			m.MessageID, m.Subject, m.Text, bodyHash, m.HTMLOnly, state, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))))
 		if err != nil {
 			return fmt.Errorf("insert submission: %w", err)
 		}

@@ -175,8 +175,8 @@ func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message
 	hits := in.Prechecks.Run(input)
 	row.Kind, row.Outcome, row.Reason = string(mail.KindSubmission), OutcomeRevised, fmt.Sprintf("corrected text of comment #%d", id)
 	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
-		res, err := tx.ExecContext(ctx, `UPDATE submissions SET body = ?, revised_at = ? WHERE id = ? AND state IN ('pending', 'held')`,
-			own, in.st().now(), id)
+		res, err := tx.ExecContext(ctx, `UPDATE submissions SET body = ?, body_hash = ?, revised_at = ? WHERE id = ? AND state IN ('pending', 'held')`,
+			own, bodyHash(own), in.st().now(), id)
 		if err != nil {
 			return fmt.Errorf("revise #%d: %w", id, err)
 		}

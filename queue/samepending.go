@@ -1,0 +1,53 @@
+package queue
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"modbot/queue/precheck"
+)
+
+// samePendingMin is the shortest text compared with the waiting
+// submissions: two readers may well both write "Thank you for this."
+const samePendingMin = 100
+
+// bodyHash identifies a comment's text with case and spacing ignored.
+func bodyHash(body string) string {
+	folded := strings.Join(strings.Fields(strings.ToLower(body)), " ")
+	if utf8.RuneCountInString(folded) < samePendingMin {
+		return ""
+	}
+	h := sha256.Sum256([]byte(folded))
+	return hex.EncodeToString(h[:])
+}
+
+// samePending flags a submission whose text is that of another one still
+// waiting (pending or held): the same text sent as several comments, from
+// one address or many. Rule 10's check compares with published comments
+// only, which copies sent in one burst are not yet.
+func (in *Ingester) samePending(ctx context.Context, hash string) (*precheck.Hit, error) {
+	if hash == "" {
+		return nil, nil
+	}
+	var id int64
+	err := in.st().db.GetContext(ctx, &id, `SELECT id FROM submissions WHERE body_hash = ? AND state IN ('pending', 'held')
+		ORDER BY id LIMIT 1`, hash)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("same text pending: %w", err)
+	}
+	title := "No repetitive or lengthy copied text"
+	if r, ok := in.Rules[precheck.RuleRepetition]; ok {
+		title = r.Title
+	}
+	return &precheck.Hit{Rule: precheck.RuleRepetition, Title: title, Severity: precheck.Flag,
+		Explanation: fmt.Sprintf("the same text as comment #%d, which is also waiting for moderation", id)}, nil
+}
