@@ -63,9 +63,7 @@ func (in *Ingester) mayNotify(ctx context.Context, tx *sqlx.Tx, addr string) (st
 		var n int
 		// Counting stops at the cap: a flood must not make each check
 		// slower than the last.
-		if err := tx.GetContext(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM outbox
-			WHERE rcpt_to = ? AND kind = 'notice' AND created_at > ? LIMIT ?)`,
-			addr, in.st().now().Add(-time.Hour), in.Limits.NoticesPerHour); err != nil {
+		if err := tx.GetContext(ctx, &n, sqlNoticeRate, addr, in.st().now().Add(-time.Hour), in.Limits.NoticesPerHour); err != nil {
 			return "", fmt.Errorf("notice rate: %w", err)
 		}
 		if n >= in.Limits.NoticesPerHour {
@@ -82,9 +80,7 @@ func (in *Ingester) overRate(ctx context.Context, addr string) (*precheck.Hit, e
 		return nil, nil
 	}
 	var n int
-	if err := in.st().db.GetContext(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM submissions
-		WHERE author_email = ? AND created_at > ? LIMIT ?)`,
-		addr, in.st().now().Add(-time.Hour), in.Limits.SubmissionsPerHour); err != nil {
+	if err := in.st().db.GetContext(ctx, &n, sqlSubmissionRate, addr, in.st().now().Add(-time.Hour), in.Limits.SubmissionsPerHour); err != nil {
 		return nil, fmt.Errorf("submission rate: %w", err)
 	}
 	if n < in.Limits.SubmissionsPerHour {
@@ -97,7 +93,7 @@ func (in *Ingester) overRate(ctx context.Context, addr string) (*precheck.Hit, e
 // blockedBy returns who blocked the sender, or "".
 func (s *Store) blockedBy(ctx context.Context, addr string) (string, error) {
 	var by string
-	err := s.db.GetContext(ctx, &by, `SELECT blocked_by FROM blocked_senders WHERE email = ?`, strings.ToLower(addr))
+	err := s.db.GetContext(ctx, &by, sqlBlockedBy, strings.ToLower(addr))
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

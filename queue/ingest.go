@@ -204,9 +204,7 @@ func (s *Store) previous(ctx context.Context, f *mail.Fetched, hash string) (mai
 	if len(f.Raw) == 0 {
 		hash = "" // an empty message is like any other: no evidence it was seen
 	}
-	err := s.db.GetContext(ctx, &r, `SELECT folder, keyword FROM inbound
-		WHERE (mailbox = ? AND uid_validity = ? AND uid = ?) OR hash = ?
-		ORDER BY id LIMIT 1`, f.Mailbox, f.UIDValidity, f.UID, hash)
+	err := s.db.GetContext(ctx, &r, sqlPreviousOutcome, f.Mailbox, f.UIDValidity, f.UID, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return mail.Filing{}, false, nil
 	}
@@ -224,7 +222,7 @@ func (s *Store) duplicateByMessageID(ctx context.Context, m *mail.Message) (int6
 		return 0, false, nil
 	}
 	var id int64
-	err := s.db.GetContext(ctx, &id, `SELECT id FROM inbound WHERE message_id = ? AND from_addr = ? ORDER BY id LIMIT 1`,
+	err := s.db.GetContext(ctx, &id, sqlSameMessageID,
 		m.MessageID, m.From.Addr)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, false, nil
@@ -395,9 +393,7 @@ func (s *Store) parentComment(ctx context.Context, ref, slug string) (*int64, er
 // thread returns the published comments of a post, oldest first, for the
 // prechecks that look at the conversation.
 func (s *Store) thread(ctx context.Context, slug string) ([]precheck.Comment, error) {
-	rows, err := s.db.QueryxContext(ctx, `SELECT author_name, body FROM
-		(SELECT author_name, body, published_at FROM comments WHERE post_slug = ? ORDER BY published_at DESC LIMIT 200)
-		ORDER BY published_at`, slug)
+	rows, err := s.db.QueryxContext(ctx, sqlThread, slug)
 	if err != nil {
 		return nil, fmt.Errorf("thread %s: %w", slug, err)
 	}

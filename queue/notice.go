@@ -141,8 +141,7 @@ func asciiOnly(s string) string {
 // last 100 decisions, in words ("" with fewer than 5 to go on).
 func (s *Store) expectedWait(ctx context.Context, q sqlx.QueryerContext) (string, error) {
 	var waits []float64
-	err := sqlx.SelectContext(ctx, q, &waits, `SELECT (julianday(decided_at) - julianday(created_at)) * 86400 FROM submissions
-		WHERE decided_at IS NOT NULL ORDER BY decided_at DESC LIMIT 100`)
+	err := sqlx.SelectContext(ctx, q, &waits, sqlRecentWaits)
 	if err != nil {
 		return "", fmt.Errorf("expected wait: %w", err)
 	}

@@ -44,7 +44,7 @@ type threadVersion struct {
 
 func threadVersionOf(ctx context.Context, q sqlx.QueryerContext, slug string) (threadVersion, error) {
 	var v threadVersion
-	if err := sqlx.GetContext(ctx, q, &v, `SELECT COUNT(*) AS n, COALESCE(MAX(id), 0) AS max_id FROM comments WHERE post_slug = ?`, slug); err != nil {
+	if err := sqlx.GetContext(ctx, q, &v, sqlThreadVersion, slug); err != nil {
 		return v, fmt.Errorf("thread version %s: %w", slug, err)
 	}
 	return v, nil

@@ -36,8 +36,7 @@ func (in *Ingester) samePending(ctx context.Context, hash string) (*precheck.Hit
 		return nil, nil
 	}
 	var id int64
-	err := in.st().db.GetContext(ctx, &id, `SELECT id FROM submissions WHERE body_hash = ? AND state IN ('pending', 'held')
-		ORDER BY id LIMIT 1`, hash)
+	err := in.st().db.GetContext(ctx, &id, sqlSamePending, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
