@@ -2,7 +2,9 @@ package web
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -19,48 +21,88 @@ func (s *Server) apiComments(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, apiError{"unknown post"})
 		return
 	}
-	if ttl := s.Options.APICacheTTL; ttl > 0 {
-		s.apiMu.Lock()
-		c, ok := s.apiCache[slug]
-		s.apiMu.Unlock()
-		if ok && time.Since(c.at) < ttl {
-			writeRaw(w, r, http.StatusOK, c.body)
-			return
-		}
-	}
-	post, err := s.Comments.Post(r.Context(), slug)
-	if err != nil {
-		s.Logger.Error("api: read post", "post", slug, "err", err)
-		writeJSON(w, r, http.StatusInternalServerError, apiError{"internal error"})
+	ttl := s.Options.APICacheTTL
+	if ttl <= 0 {
+		s.serveComments(w, r, slug, s.renderComments)
 		return
+	}
+	s.apiMu.Lock()
+	c, ok := s.apiCache[slug]
+	s.apiMu.Unlock()
+	if ok && time.Since(c.at) < ttl {
+		writeRaw(w, r, http.StatusOK, c.body)
+		return
+	}
+	// One request reads and encodes the comments again and the others
+	// arriving meanwhile wait for its copy (never a stale one: a comment
+	// published shows up once the TTL has passed). Without this every
+	// request in the moment a copy expired did the whole work at once.
+	refresh := s.apiFlight.DoChan(slug, func() (any, error) {
+		// Not the request's context: others may be waiting on this.
+		rc, err := s.renderComments(context.WithoutCancel(r.Context()), slug)
+		if err == nil && rc.found {
+			s.apiMu.Lock()
+			if s.apiCache == nil {
+				s.apiCache = map[string]apiCopy{}
+			}
+			s.apiCache[slug] = apiCopy{body: rc.body, at: time.Now()}
+			s.apiMu.Unlock()
+		}
+		return rc, err
+	})
+	s.serveComments(w, r, slug, func(context.Context, string) (renderedComments, error) {
+		res := <-refresh
+		if res.Err != nil {
+			return renderedComments{}, res.Err
+		}
+		return res.Val.(renderedComments), nil
+	})
+}
+
+// renderedComments is a post's comments encoded for the API; found is
+// false for a post that does not exist.
+type renderedComments struct {
+	body  []byte
+	found bool
+}
+
+// renderComments reads a post's published comments and encodes them.
+func (s *Server) renderComments(ctx context.Context, slug string) (renderedComments, error) {
+	post, err := s.Comments.Post(ctx, slug)
+	if err != nil {
+		return renderedComments{}, fmt.Errorf("read post %s: %w", slug, err)
 	}
 	if post == nil {
-		writeJSON(w, r, http.StatusNotFound, apiError{"unknown post"})
-		return
+		return renderedComments{}, nil
 	}
-	cs, err := s.Comments.Comments(r.Context(), slug)
+	cs, err := s.Comments.Comments(ctx, slug)
 	if err != nil {
-		s.Logger.Error("api: read comments", "post", slug, "err", err)
-		writeJSON(w, r, http.StatusInternalServerError, apiError{"internal error"})
-		return
+		return renderedComments{}, fmt.Errorf("read comments of %s: %w", slug, err)
 	}
 	if cs == nil {
 		cs = []queue.Comment{}
 	}
 	var b bytes.Buffer
 	if err := json.NewEncoder(&b).Encode(cs); err != nil {
+		return renderedComments{}, fmt.Errorf("encode comments of %s: %w", slug, err)
+	}
+	return renderedComments{body: b.Bytes(), found: true}, nil
+}
+
+// serveComments answers with what render makes of the post.
+func (s *Server) serveComments(w http.ResponseWriter, r *http.Request, slug string,
+	render func(context.Context, string) (renderedComments, error)) {
+	rc, err := render(r.Context(), slug)
+	if err != nil {
+		s.Logger.Error("api: comments", "post", slug, "err", err)
 		writeJSON(w, r, http.StatusInternalServerError, apiError{"internal error"})
 		return
 	}
-	if s.Options.APICacheTTL > 0 {
-		s.apiMu.Lock()
-		if s.apiCache == nil {
-			s.apiCache = map[string]apiCopy{}
-		}
-		s.apiCache[slug] = apiCopy{body: b.Bytes(), at: time.Now()}
-		s.apiMu.Unlock()
+	if !rc.found {
+		writeJSON(w, r, http.StatusNotFound, apiError{"unknown post"})
+		return
 	}
-	writeRaw(w, r, http.StatusOK, b.Bytes())
+	writeRaw(w, r, http.StatusOK, rc.body)
 }
 
 // apiCopy is a post's comments as JSON, and when they were read.

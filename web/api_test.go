@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -218,5 +219,36 @@ func TestAPICache(t *testing.T) {
 	time.Sleep(120 * time.Millisecond)
 	if _, later := f.get(t, "/api/posts/uk-meta-encryption/comments"); !strings.Contains(later, "Published just now.") {
 		t.Errorf("a published comment is not served after the TTL")
+	}
+}
+
+// When the copy has run out, one request reads the comments again and the
+// others wait for it, rather than each reading and encoding them at once.
+func TestAPICacheRefreshesOnce(t *testing.T) {
+	f := newFixture(t, Options{APICacheTTL: time.Minute})
+	gate := make(chan struct{})
+	f.store.commentsGate = gate
+	var wg sync.WaitGroup
+	bodies := make([]string, 20)
+	for i := range bodies {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, bodies[i] = f.get(t, "/api/posts/uk-meta-encryption/comments")
+		}()
+	}
+	for f.store.commentReads.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond) // let the others arrive
+	close(gate)
+	wg.Wait()
+	if n := f.store.commentReads.Load(); n != 1 {
+		t.Errorf("20 requests at once read the comments %d times, want once", n)
+	}
+	for i, b := range bodies {
+		if b != bodies[0] || !strings.HasPrefix(b, "[") {
+			t.Errorf("request %d got %.60q", i, b)
+		}
 	}
 }

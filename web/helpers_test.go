@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -35,6 +36,10 @@ type fakeStore struct {
 	unsubscribed map[string]int    // address → times Unsubscribe ran
 	subs         map[string]*queue.Subscription
 	err          error
+	// commentsGate, when set, holds every Comments read until closed;
+	// commentReads counts the reads.
+	commentsGate chan struct{}
+	commentReads atomic.Int64
 }
 
 func (f *fakeStore) Posts(context.Context) ([]queue.Post, error) { return f.posts, f.err }
@@ -53,6 +58,12 @@ func (f *fakeStore) Post(_ context.Context, slug string) (*queue.Post, error) {
 }
 
 func (f *fakeStore) Comments(_ context.Context, slug string) ([]queue.Comment, error) {
+	f.commentReads.Add(1)
+	if f.commentsGate != nil {
+		<-f.commentsGate
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
 	return append([]queue.Comment(nil), f.comments[slug]...), f.err
 }
 

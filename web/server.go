@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/singleflight"
 
 	"modbot/queue"
 	"modbot/templates"
@@ -51,8 +52,9 @@ type Server struct {
 	srv *http.Server
 	reg *prometheus.Registry
 
-	apiMu    sync.Mutex
-	apiCache map[string]apiCopy
+	apiMu     sync.Mutex
+	apiCache  map[string]apiCopy
+	apiFlight singleflight.Group // one refresh of a post's API copy at a time
 
 	setup   sync.Once
 	key     []byte // signs form tokens; new on every start
