@@ -109,7 +109,7 @@ func (in *Ingester) applyAdminReply(ctx context.Context, tx *sqlx.Tx, m *mail.Me
 	}
 	msgID := mail.NewMessageID("confirm", in.Site.domain())
 	out := &mail.Outgoing{
-		From:    mail.Address{Name: in.Site.Name + " moderation", Addr: in.Site.Address},
+		From:    in.Site.moderation(in.Site.Address),
 		To:      []mail.Address{{Addr: admin}},
 		Subject: r.Subject, MessageID: msgID, InReplyTo: m.MessageID, References: []string{m.MessageID},
 		Date: now, AutoSubmitted: "auto-replied", Text: r.Text,

@@ -28,6 +28,13 @@ func (s Site) plus(detail string) string {
 	return local + "+" + detail + "@" + domain
 }
 
+// moderation is addr under the name the site's staff mail goes out with
+// ("Forum moderation"), so every digest, report and confirmation looks
+// the same in a mail client.
+func (s Site) moderation(addr string) mail.Address {
+	return mail.Address{Name: s.Name + " moderation", Addr: addr}
+}
+
 func (s Site) domain() string {
 	_, d, _ := strings.Cut(s.Address, "@")
 	return d
@@ -277,9 +284,9 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 			return fmt.Errorf("render digest: %w", err)
 		}
 		out := &mail.Outgoing{
-			From:      mail.Address{Name: d.Site.Name + " moderation", Addr: d.Site.Address},
+			From:      d.Site.moderation(d.Site.Address),
 			To:        []mail.Address{{Addr: moderator}},
-			ReplyTo:   []mail.Address{{Name: d.Site.Name + " moderation", Addr: view.ReplyAddress}},
+			ReplyTo:   []mail.Address{d.Site.moderation(view.ReplyAddress)},
 			Subject:   r.Subject,
 			MessageID: msgID,
 			Date:      now,

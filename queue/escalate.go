@@ -78,7 +78,7 @@ func (d *Digester) escalateToAdmins(ctx context.Context) error {
 		for _, admin := range e.Admins {
 			msgID := mail.NewMessageID("escalation", d.Site.domain())
 			out := &mail.Outgoing{
-				From: mail.Address{Name: d.Site.Name + " moderation", Addr: d.Site.Address}, To: []mail.Address{{Addr: admin}},
+				From: d.Site.moderation(d.Site.Address), To: []mail.Address{{Addr: admin}},
 				Subject: r.Subject, MessageID: msgID, Date: now, Text: r.Text,
 			}
 			raw, err := out.Bytes()

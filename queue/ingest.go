@@ -530,7 +530,7 @@ func (in *Ingester) withQuarantineNote(row *inboundRow, then func(tx *sqlx.Tx, i
 			subject = "(no subject)"
 		}
 		out := &mail.Outgoing{
-			From:      mail.Address{Name: in.Site.Name + " moderation", Addr: in.Site.Address},
+			From:      in.Site.moderation(in.Site.Address),
 			To:        []mail.Address{{Addr: in.Site.Address}},
 			Subject:   "Quarantined: " + subject,
 			MessageID: mail.NewMessageID("note", in.Site.domain()),

@@ -403,7 +403,7 @@ func (r *replyRun) confirm() error {
 	}
 	msgID := mail.NewMessageID("confirm", r.in.Site.domain())
 	out := &mail.Outgoing{
-		From:          mail.Address{Name: r.in.Site.Name + " moderation", Addr: r.in.Site.Address},
+		From:          r.in.Site.moderation(r.in.Site.Address),
 		To:            []mail.Address{{Addr: r.moderator}},
 		Subject:       rendered.Subject,
 		MessageID:     msgID,

@@ -253,9 +253,9 @@ func (r *Reporter) sendOne(ctx context.Context, tx *sqlx.Tx, admin string, view 
 		return "", fmt.Errorf("render: %w", err)
 	}
 	m := &mail.Outgoing{
-		From:      mail.Address{Name: r.Site.Name + " moderation", Addr: r.Site.Address},
+		From:      r.Site.moderation(r.Site.Address),
 		To:        []mail.Address{{Addr: admin}},
-		ReplyTo:   []mail.Address{{Name: r.Site.Name + " moderation", Addr: view.ReplyAddress}},
+		ReplyTo:   []mail.Address{r.Site.moderation(view.ReplyAddress)},
 		Subject:   out.Subject,
 		MessageID: msgID,
 		Date:      now,
