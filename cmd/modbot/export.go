@@ -8,9 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-
-	"modbot/internal/config"
-	"modbot/queue"
 )
 
 // exportCmd writes the published comments and the decisions' audit log
@@ -22,13 +19,9 @@ func exportCmd(ctx context.Context, stdout, stderr io.Writer, args []string) (er
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	store, err := openStoreReadOnly(ctx, *path)
 	if err != nil {
 		return err
-	}
-	store, err := queue.OpenReadOnly(ctx, cfg.Path(cfg.Store.DSN))
-	if err != nil {
-		return fmt.Errorf("%w (has modbot run with this configuration yet?)", err)
 	}
 	defer store.Close()
 

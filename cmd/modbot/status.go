@@ -25,13 +25,9 @@ func statusCmd(ctx context.Context, out io.Writer, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	store, err := openStoreReadOnly(ctx, *path)
 	if err != nil {
 		return err
-	}
-	store, err := queue.OpenReadOnly(ctx, cfg.Path(cfg.Store.DSN))
-	if err != nil {
-		return fmt.Errorf("%w (has modbot run with this configuration yet?)", err)
 	}
 	defer store.Close()
 	st, err := store.Status(ctx)
@@ -128,3 +124,17 @@ func age(d time.Duration) string {
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 UTC") }
 
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// openStoreReadOnly opens, read-only, the database of the configuration
+// at path: the subcommands that only look run beside the daemon.
+func openStoreReadOnly(ctx context.Context, path string) (*queue.Store, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	store, err := queue.OpenReadOnly(ctx, cfg.Path(cfg.Store.DSN))
+	if err != nil {
+		return nil, fmt.Errorf("%w (has modbot run with this configuration yet?)", err)
+	}
+	return store, nil
+}
