@@ -21,25 +21,38 @@ func (s *Server) apiComments(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, r, http.StatusNotFound, apiError{"unknown post"})
 		return
 	}
+	rc, err := s.cachedComments(r.Context(), slug)
+	if err != nil {
+		s.Logger.Error("api: comments", "post", slug, "err", err)
+		writeJSON(w, r, http.StatusInternalServerError, apiError{"internal error"})
+		return
+	}
+	if !rc.found {
+		writeJSON(w, r, http.StatusNotFound, apiError{"unknown post"})
+		return
+	}
+	writeRaw(w, r, http.StatusOK, rc.body)
+}
+
+// cachedComments returns the post's comments from a copy younger than
+// APICacheTTL, or renders them anew. One request renders and the others
+// arriving meanwhile wait for its copy (never a stale one: a comment
+// published shows up once the TTL has passed); without that, every request
+// in the moment a copy expired did the whole work at once.
+func (s *Server) cachedComments(ctx context.Context, slug string) (renderedComments, error) {
 	ttl := s.Options.APICacheTTL
 	if ttl <= 0 {
-		s.serveComments(w, r, slug, s.renderComments)
-		return
+		return s.renderComments(ctx, slug)
 	}
 	s.apiMu.Lock()
 	c, ok := s.apiCache[slug]
 	s.apiMu.Unlock()
 	if ok && time.Since(c.at) < ttl {
-		writeRaw(w, r, http.StatusOK, c.body)
-		return
+		return renderedComments{body: c.body, found: true}, nil
 	}
-	// One request reads and encodes the comments again and the others
-	// arriving meanwhile wait for its copy (never a stale one: a comment
-	// published shows up once the TTL has passed). Without this every
-	// request in the moment a copy expired did the whole work at once.
-	refresh := s.apiFlight.DoChan(slug, func() (any, error) {
-		// Not the request's context: others may be waiting on this.
-		rc, err := s.renderComments(context.WithoutCancel(r.Context()), slug)
+	v, err, _ := s.apiFlight.Do(slug, func() (any, error) {
+		// Not this request's context: others may be waiting on the result.
+		rc, err := s.renderComments(context.WithoutCancel(ctx), slug)
 		if err == nil && rc.found {
 			s.apiMu.Lock()
 			if s.apiCache == nil {
@@ -50,13 +63,10 @@ func (s *Server) apiComments(w http.ResponseWriter, r *http.Request) {
 		}
 		return rc, err
 	})
-	s.serveComments(w, r, slug, func(context.Context, string) (renderedComments, error) {
-		res := <-refresh
-		if res.Err != nil {
-			return renderedComments{}, res.Err
-		}
-		return res.Val.(renderedComments), nil
-	})
+	if err != nil {
+		return renderedComments{}, err
+	}
+	return v.(renderedComments), nil
 }
 
 // renderedComments is a post's comments encoded for the API; found is
@@ -87,22 +97,6 @@ func (s *Server) renderComments(ctx context.Context, slug string) (renderedComme
 		return renderedComments{}, fmt.Errorf("encode comments of %s: %w", slug, err)
 	}
 	return renderedComments{body: b.Bytes(), found: true}, nil
-}
-
-// serveComments answers with what render makes of the post.
-func (s *Server) serveComments(w http.ResponseWriter, r *http.Request, slug string,
-	render func(context.Context, string) (renderedComments, error)) {
-	rc, err := render(r.Context(), slug)
-	if err != nil {
-		s.Logger.Error("api: comments", "post", slug, "err", err)
-		writeJSON(w, r, http.StatusInternalServerError, apiError{"internal error"})
-		return
-	}
-	if !rc.found {
-		writeJSON(w, r, http.StatusNotFound, apiError{"unknown post"})
-		return
-	}
-	writeRaw(w, r, http.StatusOK, rc.body)
 }
 
 // apiCopy is a post's comments as JSON, and when they were read.
