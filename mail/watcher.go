@@ -392,29 +392,15 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 	opts := &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{section}}
 
 	wd := s.newWatchdog()
-	cmd := s.c.Fetch(set, opts)
-	ahead := make(chan readAhead, readAheadMessages)
-	budget := semaphore.NewWeighted(s.w.readAheadBytes)
-	var stopped atomic.Bool // the consumer wants no more: only drain
-	var closeErr error
-	go func() {
-		// This goroutine alone touches cmd; closing ahead publishes
-		// closeErr.
-		defer close(ahead)
-		var broken error
-		s.readAhead(ctx, cmd, wd, byUID, oversize, &stopped, budget, ahead, &broken)
-		if broken != nil {
-			closeErr = broken
-			return
-		}
-		closeErr = cmd.Close()
-	}()
+	rd := &fetchReader{s: s, cmd: s.c.Fetch(set, opts), wd: wd, byUID: byUID, oversize: oversize,
+		budget: semaphore.NewWeighted(s.w.readAheadBytes), out: make(chan readAhead, readAheadMessages)}
+	go rd.run(ctx)
 
 	var herr error
 	missing, abandoned := false, false
-	stop := func() { stopped.Store(true) }
-	for it := range ahead {
-		budget.Release(it.weight)
+	stop := func() { rd.stopped.Store(true) }
+	for it := range rd.out {
+		rd.budget.Release(it.weight)
 		if herr != nil || missing || abandoned {
 			continue // draining
 		}
@@ -461,8 +447,8 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 	if fired {
 		return fmt.Errorf("fetch bodies: no answer within %v: connection closed", s.w.cmdTimeout)
 	}
-	if closeErr != nil {
-		return fmt.Errorf("fetch bodies: %w", closeErr)
+	if rd.err != nil {
+		return fmt.Errorf("fetch bodies: %w", rd.err)
 	}
 	if missing && herr == nil {
 		return errIncomplete
@@ -486,23 +472,42 @@ type readAhead struct {
 	weight int64 // its share of the read-ahead byte budget
 }
 
-// readAhead reads the FETCH to its end, sending the wanted messages to
-// out, prepared when the Handler can be, until stopped; after that it
-// only drains. The watchdog counts only time spent waiting on the server,
-// not time waiting for the Handler to take a message.
-func (s *imapSession) readAhead(ctx context.Context, cmd *imapclient.FetchCommand, wd *watchdog, byUID map[imap.UID]msgMeta, oversize bool,
-	stopped *atomic.Bool, budget *semaphore.Weighted, out chan<- readAhead, broken *error) {
+// fetchReader takes one FETCH's messages off the connection for
+// fetchRun, on its own goroutine: the only one that touches cmd.
+type fetchReader struct {
+	s        *imapSession
+	cmd      *imapclient.FetchCommand
+	wd       *watchdog
+	byUID    map[imap.UID]msgMeta
+	oversize bool
+	budget   *semaphore.Weighted // bytes queued in out
+	out      chan readAhead
+	stopped  atomic.Bool // the consumer wants no more: only drain
+	err      error       // how the FETCH ended; read once out is closed
+}
+
+func (r *fetchReader) run(ctx context.Context) {
+	defer close(r.out)
+	r.err = r.read(ctx)
+}
+
+// read reads the FETCH to its end, sending the wanted messages to out,
+// prepared when the Handler can be, until stopped; after that it only
+// drains. The watchdog counts only time spent waiting on the server, not
+// time spent preparing or waiting for the Handler to take a message.
+func (r *fetchReader) read(ctx context.Context) error {
+	s := r.s
 	prep, _ := s.w.h.(Preparer)
 	for {
-		msg := cmd.Next()
+		msg := r.cmd.Next()
 		if msg == nil {
 			// The server has said all it will; what remains is the
 			// Handler's time, not the server's.
-			wd.pause()
-			return
+			r.wd.pause()
+			return r.cmd.Close()
 		}
-		wd.kick()
-		if stopped.Load() {
+		r.wd.kick()
+		if r.stopped.Load() {
 			continue // Next discards what is left unread
 		}
 		uid, raw, ok, err := readFetchedMessage(msg)
@@ -513,10 +518,9 @@ func (s *imapSession) readAhead(ctx context.Context, cmd *imapclient.FetchComman
 			// buffer: a data race. So the command is left as it is and
 			// the connection cut; the session ends and starts afresh.
 			s.conn.Close()
-			*broken = err
-			return
+			return err
 		}
-		m, want := byUID[uid]
+		m, want := r.byUID[uid]
 		if !want {
 			continue
 		}
@@ -527,19 +531,18 @@ func (s *imapSession) readAhead(ctx context.Context, cmd *imapclient.FetchComman
 			Size:         m.size,
 			InternalDate: m.date,
 			Raw:          raw,
-			Oversize:     oversize,
+			Oversize:     r.oversize,
 		}
-		// From here on the time is ours, not the server's.
-		wd.pause()
+		r.wd.pause()
 		weight := min(int64(len(raw))+1, s.w.readAheadBytes)
-		if budget.Acquire(ctx, weight) != nil {
+		if r.budget.Acquire(ctx, weight) != nil {
 			weight = 0 // shutting down: the consumer only drains now
 		}
 		if ok && prep != nil {
 			f.Prepared = s.w.callPrepare(ctx, prep, f)
 		}
-		out <- readAhead{msg: f, ok: ok, weight: weight}
-		wd.kick()
+		r.out <- readAhead{msg: f, ok: ok, weight: weight}
+		r.wd.kick()
 	}
 }
 
