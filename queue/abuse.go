@@ -61,8 +61,6 @@ func (in *Ingester) mayNotify(ctx context.Context, tx *sqlx.Tx, addr string) (st
 	}
 	if in.Limits.NoticesPerHour > 0 {
 		var n int
-		// Counting stops at the cap: a flood must not make each check
-		// slower than the last.
 		if err := tx.GetContext(ctx, &n, sqlNoticeRate, addr, in.st().now().Add(-time.Hour), in.Limits.NoticesPerHour); err != nil {
 			return "", fmt.Errorf("notice rate: %w", err)
 		}

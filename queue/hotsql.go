@@ -10,8 +10,8 @@ const (
 		WHERE (mailbox = ? AND uid_validity = ? AND uid = ?) OR hash = ?
 		ORDER BY id LIMIT 1`
 	sqlSameMessageID = `SELECT id FROM inbound WHERE message_id = ? AND from_addr = ? ORDER BY id LIMIT 1`
-	// Counting stops at the cap: a flood must not make each check slower
-	// than the last.
+	// The rate counts stop at the cap: a flood must not make each check
+	// slower than the last.
 	sqlSubmissionRate = `SELECT COUNT(*) FROM (SELECT 1 FROM submissions
 		WHERE author_email = ? AND created_at > ? LIMIT ?)`
 	sqlNoticeRate = `SELECT COUNT(*) FROM (SELECT 1 FROM outbox
