@@ -11,8 +11,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -65,9 +63,7 @@ type Server struct {
 	owner owner
 	relay *relay
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{} // closed when cmd has exited
+	master mastertest.Master
 }
 
 // Start starts Dovecot with the given users (DefaultUser if none), all
@@ -229,34 +225,16 @@ func (s *Server) pickPorts() error {
 func (s *Server) start() error {
 	logStart := mastertest.FileSize(s.logPath)
 	outStart := mastertest.FileSize(s.outPath)
-	// A file, not a pipe: Dovecot's children could hold a pipe open after
-	// the master exits, and exec's Wait would wait for them.
-	out, err := os.OpenFile(s.outPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	pid, exited, err := s.master.Start(s.outPath, procAttr(), s.binary, "-F", "-c", s.confPath)
 	if err != nil {
-		return fmt.Errorf("open output file: %w", err)
+		return err
 	}
-	defer out.Close()
-	cmd := exec.Command(s.binary, "-F", "-c", s.confPath)
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", s.binary, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	s.mu.Lock()
-	s.cmd, s.exited = cmd, exited
-	s.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	// Our master writes master.pid once it holds its listeners; until then
 	// a greeting on the port could come from someone else.
-	err = mastertest.WaitPidFile(ctx, exited, s.pidPath(), cmd.Process.Pid)
+	err = mastertest.WaitPidFile(ctx, exited, s.pidPath(), pid)
 	if err == nil {
 		err = mastertest.WaitGreeting(ctx, exited, s.IMAPAddr, "* OK")
 	}
@@ -285,35 +263,19 @@ func (s *Server) Stop() {
 	if !s.kill() {
 		return
 	}
-	// A killed process's sockets close at once, but other processes of the
-	// group may exit a moment after the master.
-	deadline := time.Now().Add(stopTimeout)
-	for _, port := range s.ports {
-		for !mastertest.PortFree(port) && time.Now().Before(deadline) {
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
+	mastertest.WaitPortsFree(stopTimeout, s.ports[:]...)
 }
 
 // kill kills the running instance, if any, and waits for its master to
 // exit. It reports whether there was one.
 func (s *Server) kill() bool {
-	s.mu.Lock()
-	cmd, exited := s.cmd, s.exited
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
+	pid := s.master.Kill()
+	if pid == 0 {
 		return false
 	}
-	// The master runs in the foreground as our child (the pid that
-	// base_dir/master.pid holds) and leads its own process group.
-	if err := signalGroup(cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		cmd.Process.Kill()
-	}
-	<-exited
 	// Dovecot refuses to start while master.pid names a live process;
 	// ours is dead, and its pid may be reused.
-	if b, err := os.ReadFile(s.pidPath()); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(cmd.Process.Pid) {
+	if b, err := os.ReadFile(s.pidPath()); err == nil && strings.TrimSpace(string(b)) == strconv.Itoa(pid) {
 		os.Remove(s.pidPath())
 	}
 	return true
@@ -326,14 +288,7 @@ func (s *Server) pidPath() string { return filepath.Join(s.baseDir, "master.pid"
 func (s *Server) Restart(t testing.TB) {
 	t.Helper()
 	s.Stop()
-	var err error
-	for attempt := 1; attempt <= 10; attempt++ {
-		if err = s.start(); err == nil || !errors.Is(err, mastertest.ErrAddrInUse) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if err != nil {
+	if err := mastertest.RetryInUse(s.start); err != nil {
 		t.Fatalf("dovecottest: restart: %v", err)
 	}
 }

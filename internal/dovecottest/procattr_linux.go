@@ -8,8 +8,3 @@ import "syscall"
 func procAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 }
-
-// signalGroup sends sig to every process in the group led by pid.
-func signalGroup(pid int, sig syscall.Signal) error {
-	return syscall.Kill(-pid, sig)
-}

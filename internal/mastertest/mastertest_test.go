@@ -86,3 +86,25 @@ func TestReadFrom(t *testing.T) {
 		t.Errorf("FileSize/ReadFrom wrong")
 	}
 }
+
+func TestRetryInUse(t *testing.T) {
+	other := errors.New("bad config")
+	for _, tc := range []struct {
+		name  string
+		errs  []error
+		want  error
+		tries int
+	}{
+		{"first time", []error{nil}, nil, 1},
+		{"port taken twice", []error{ErrAddrInUse, ErrAddrInUse, nil}, nil, 3},
+		{"another error is not retried", []error{other}, other, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tries := 0
+			err := RetryInUse(func() error { err := tc.errs[tries]; tries++; return err })
+			if !errors.Is(err, tc.want) && err != tc.want || tries != tc.tries {
+				t.Errorf("err %v after %d tries, want %v after %d", err, tries, tc.want, tc.tries)
+			}
+		})
+	}
+}

@@ -14,8 +14,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,9 +65,7 @@ type Server struct {
 	port     int
 	policy   *policy
 
-	mu     sync.Mutex
-	cmd    *exec.Cmd
-	exited chan struct{}
+	proc mastertest.Master
 }
 
 // Start starts Postfix for opts, and stops it and removes its files when
@@ -265,41 +261,23 @@ func (s *Server) start() error {
 		s.master = filepath.Join(strings.TrimSpace(string(dd)), "master")
 	}
 
-	// A file, not a pipe: the master's children could hold a pipe open
-	// after it exits, and exec's Wait would wait for them.
-	out, err := os.OpenFile(s.outPath, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
-	if err != nil {
-		return fmt.Errorf("open output file: %w", err)
-	}
-	defer out.Close()
 	// What `postfix start-fg` runs, without the shell in between: the
 	// master is our child, and it dies with us.
-	cmd := exec.Command(s.master, "-c", s.etcDir)
-	cmd.Stdout = out
-	cmd.Stderr = out
-	cmd.SysProcAttr = procAttr()
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start %s: %w", s.master, err)
+	pid, exited, err := s.proc.Start(s.outPath, procAttr(), s.master, "-c", s.etcDir)
+	if err != nil {
+		return err
 	}
-	exited := make(chan struct{})
-	go func() {
-		cmd.Wait()
-		close(exited)
-	}()
-	s.mu.Lock()
-	s.cmd, s.exited = cmd, exited
-	s.mu.Unlock()
 
 	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
 	defer cancel()
 	// The master writes its pid once it holds its listeners; until then
 	// a greeting on the port could come from someone else.
-	err = mastertest.WaitPidFile(ctx, exited, filepath.Join(s.queueDir, "pid", "master.pid"), cmd.Process.Pid)
+	err = mastertest.WaitPidFile(ctx, exited, filepath.Join(s.queueDir, "pid", "master.pid"), pid)
 	if err == nil {
 		err = mastertest.WaitGreeting(ctx, exited, s.SMTPAddr, "220 ")
 	}
 	if err != nil {
-		s.kill()
+		s.proc.Kill()
 		msgs := mastertest.ReadFrom(s.outPath, outStart) + mastertest.ReadFrom(s.mailLog, logStart)
 		if strings.Contains(msgs, "Address already in use") {
 			return fmt.Errorf("postfix: %w:\n%s", mastertest.ErrAddrInUse, msgs)
@@ -315,52 +293,20 @@ func (s *Server) start() error {
 // in its queue and is delivered after Start. Stopping a stopped server
 // does nothing.
 func (s *Server) Stop() {
-	if !s.kill() {
+	if s.proc.Kill() == 0 {
 		return
 	}
-	deadline := time.Now().Add(stopTimeout)
-	for !mastertest.PortFree(s.port) && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// kill kills the running instance, if any, and waits for its master to
-// exit. It reports whether there was one.
-func (s *Server) kill() bool {
-	s.mu.Lock()
-	cmd, exited := s.cmd, s.exited
-	s.cmd = nil
-	s.mu.Unlock()
-	if cmd == nil {
-		return false
-	}
-	// The master leads its own session and process group, its services
-	// with it.
-	if err := signalGroup(cmd.Process.Pid, syscall.SIGKILL); err != nil {
-		cmd.Process.Kill()
-	}
-	<-exited
-	return true
+	mastertest.WaitPortsFree(stopTimeout, s.port)
 }
 
 // Start starts a stopped Postfix again on the same port, with the same
 // configuration and queue. Starting a running server does nothing.
 func (s *Server) Start(t testing.TB) {
 	t.Helper()
-	s.mu.Lock()
-	running := s.cmd != nil
-	s.mu.Unlock()
-	if running {
+	if s.proc.Running() {
 		return
 	}
-	var err error
-	for attempt := 1; attempt <= 10; attempt++ {
-		if err = s.start(); err == nil || !errors.Is(err, mastertest.ErrAddrInUse) {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	if err != nil {
+	if err := mastertest.RetryInUse(s.start); err != nil {
 		t.Fatalf("postfixtest: start again: %v", err)
 	}
 }
