@@ -54,6 +54,9 @@ func harnessConfig(t *testing.T, dir, imapAddr, smtpAddr string) string {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if !bytes.Contains(src, []byte("[smtp]\n")) {
+			t.Fatalf("no [smtp] table in the test configuration to set resend_in_doubt in:\n%s", src)
+		}
 		src = bytes.Replace(src, []byte("[smtp]\n"), []byte("[smtp]\nresend_in_doubt = false\n"), 1)
 		if err := os.WriteFile(path, src, 0o600); err != nil {
 			t.Fatal(err)
