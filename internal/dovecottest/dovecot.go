@@ -83,7 +83,7 @@ func Start(t testing.TB, users ...string) *Server {
 		t.Fatalf("dovecottest: %v", err)
 	}
 
-	dir, err := makeDir()
+	dir, err := mastertest.MakeDir("dovecottest-")
 	if err != nil {
 		t.Fatalf("dovecottest: %v", err)
 	}
@@ -138,25 +138,6 @@ func Start(t testing.TB, users ...string) *Server {
 // sbinPaths are where Debian and source builds put dovecot, which is not
 // on a normal user's PATH.
 var sbinPaths = []string{"/usr/sbin/dovecot", "/usr/local/sbin/dovecot"}
-
-// makeDir makes the server's directory. It is not t.TempDir: that path
-// grows with the test's name and Unix socket paths must stay under about
-// 100 bytes, and its parents are private to the current user, while
-// Dovecot's unprivileged processes must reach the mail and users file.
-func makeDir() (string, error) {
-	parent := os.TempDir()
-	if len(parent) > 40 {
-		parent = "/tmp"
-	}
-	dir, err := os.MkdirTemp(parent, "dovecottest-")
-	if err != nil {
-		return "", fmt.Errorf("make dir: %w", err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return "", fmt.Errorf("make dir: %w", err)
-	}
-	return dir, nil
-}
 
 // prepare writes the users file and makes the mail and state directories.
 func (s *Server) prepare() error {

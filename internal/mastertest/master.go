@@ -97,3 +97,23 @@ func RetryInUse(start func() error) error {
 	}
 	return err
 }
+
+// MakeDir makes a directory for a server instance, named prefix plus a
+// random suffix. It is not t.TempDir: that path grows with the test's
+// name while Unix socket paths under it must stay under about 100 bytes,
+// and its parents are private to the current user while the servers'
+// unprivileged processes (Dovecot's, the postfix user's) must reach it.
+func MakeDir(prefix string) (string, error) {
+	parent := os.TempDir()
+	if len(parent) > 40 {
+		parent = "/tmp"
+	}
+	dir, err := os.MkdirTemp(parent, prefix)
+	if err != nil {
+		return "", fmt.Errorf("make dir: %w", err)
+	}
+	if err := os.Chmod(dir, 0o755); err != nil {
+		return "", fmt.Errorf("make dir: %w", err)
+	}
+	return dir, nil
+}

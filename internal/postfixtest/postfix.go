@@ -91,7 +91,7 @@ func Start(t testing.TB, opts Options) *Server {
 		}
 	}
 
-	dir, err := makeDir()
+	dir, err := mastertest.MakeDir("postfixtest-")
 	if err != nil {
 		t.Fatalf("postfixtest: %v", err)
 	}
@@ -147,24 +147,6 @@ func lowerAll(ss []string) []string {
 		out[i] = strings.ToLower(s)
 	}
 	return out
-}
-
-// makeDir makes the instance's directory: short, because Postfix's
-// services talk over Unix sockets under the queue directory, and
-// traversable, because they run as the postfix user.
-func makeDir() (string, error) {
-	parent := os.TempDir()
-	if len(parent) > 40 {
-		parent = "/tmp"
-	}
-	dir, err := os.MkdirTemp(parent, "postfixtest-")
-	if err != nil {
-		return "", fmt.Errorf("make dir: %w", err)
-	}
-	if err := os.Chmod(dir, 0o755); err != nil {
-		return "", fmt.Errorf("make dir: %w", err)
-	}
-	return dir, nil
 }
 
 // prepare writes the address maps and makes the directories Postfix
