@@ -294,7 +294,7 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 			return mail.Filing{}, err
 		}
 	}
-	hits, err := in.prechecks(ctx, p, m, c, post)
+	hits, err := in.prechecks(ctx, p, submissionInput(m, c), post)
 	if err != nil {
 		return mail.Filing{}, err
 	}

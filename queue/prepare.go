@@ -82,7 +82,7 @@ func (in *Ingester) Prepare(ctx context.Context, f *mail.Fetched) any {
 	if after, err := threadVersionOf(ctx, in.Store.db, post.Slug); err != nil || after != before {
 		return p // a decision landed meanwhile
 	}
-	p.hits = in.Prechecks.Run(in.precheckInput(p.msg, p.class, post, thread))
+	p.hits = in.Prechecks.Run(withPost(submissionInput(p.msg, p.class), post, thread))
 	p.post, p.thread, p.checked = *post, before, true
 	return p
 }
@@ -96,18 +96,23 @@ func preparedFor(f *mail.Fetched) *prepared {
 	return p
 }
 
-// precheckInput is what the prechecks of submission m see.
-func (in *Ingester) precheckInput(m *mail.Message, c mail.Classification, post *Post, thread []precheck.Comment) *precheck.Input {
-	input := &precheck.Input{Body: m.Text, AuthorName: c.AuthorName, AuthorEmail: m.From.Addr}
+// submissionInput is what the prechecks of submission m see of it.
+func submissionInput(m *mail.Message, c mail.Classification) *precheck.Input {
+	return &precheck.Input{Body: m.Text, AuthorName: c.AuthorName, AuthorEmail: m.From.Addr}
+}
+
+// withPost adds the post the comment is on, if it is known, to input.
+func withPost(input *precheck.Input, post *Post, thread []precheck.Comment) *precheck.Input {
 	if post != nil {
 		input.PostTitle, input.PostText, input.Thread = post.Title, post.Text, thread
 	}
 	return input
 }
 
-// prechecks runs the prechecks of submission m, or reuses the ones
-// Prepare ran if the post's thread is still the same.
-func (in *Ingester) prechecks(ctx context.Context, p *prepared, m *mail.Message, c mail.Classification, post *Post) ([]precheck.Hit, error) {
+// prechecks runs the prechecks of a comment on post (nil: unknown), or
+// reuses the ones Prepare ran if p holds them and the post's thread is
+// still the same.
+func (in *Ingester) prechecks(ctx context.Context, p *prepared, input *precheck.Input, post *Post) ([]precheck.Hit, error) {
 	if p != nil && p.checked && post != nil && p.post == *post {
 		v, err := threadVersionOf(ctx, in.st().db, post.Slug)
 		if err != nil {
@@ -124,5 +129,5 @@ func (in *Ingester) prechecks(ctx context.Context, p *prepared, m *mail.Message,
 			return nil, err
 		}
 	}
-	return in.Prechecks.Run(in.precheckInput(m, c, post, thread)), nil
+	return in.Prechecks.Run(withPost(input, post, thread)), nil
 }

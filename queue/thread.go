@@ -163,16 +163,14 @@ func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message
 	if sub.State != "pending" && sub.State != "held" {
 		return in.feedback(ctx, row, m, fmt.Sprintf("correction to comment #%d, which was already %s", id, sub.State))
 	}
-	input := &precheck.Input{Body: own, AuthorName: sub.AuthorName, AuthorEmail: sub.AuthorEmail}
-	if post, err := getPost(ctx, in.st().db, sub.PostSlug); err != nil {
+	post, err := getPost(ctx, in.st().db, sub.PostSlug)
+	if err != nil {
 		return mail.Filing{}, err
-	} else if post != nil {
-		input.PostTitle, input.PostText = post.Title, post.Text
-		if input.Thread, err = in.st().thread(ctx, post.Slug); err != nil {
-			return mail.Filing{}, err
-		}
 	}
-	hits := in.Prechecks.Run(input)
+	hits, err := in.prechecks(ctx, nil, &precheck.Input{Body: own, AuthorName: sub.AuthorName, AuthorEmail: sub.AuthorEmail}, post)
+	if err != nil {
+		return mail.Filing{}, err
+	}
 	row.Kind, row.Outcome, row.Reason = string(mail.KindSubmission), OutcomeRevised, fmt.Sprintf("corrected text of comment #%d", id)
 	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
 		res, err := tx.ExecContext(ctx, `UPDATE submissions SET body = ?, body_hash = ?, revised_at = ? WHERE id = ? AND state IN ('pending', 'held')`,
