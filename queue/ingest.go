@@ -298,8 +298,13 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 	if err != nil {
 		return mail.Filing{}, err
 	}
-	bodyHash := bodyHash(m.Text)
-	if same, err := in.samePending(ctx, bodyHash); err != nil {
+	textHash := ""
+	if p != nil && p.hashed {
+		textHash = p.textHash
+	} else {
+		textHash = bodyHash(m.Text)
+	}
+	if same, err := in.samePending(ctx, textHash); err != nil {
 		return mail.Filing{}, err
 	} else if same != nil {
 		hits = append(hits, *same)
@@ -326,7 +331,7 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, message_id, subject, body, body_hash, html_only, state, created_at, notify)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			inboundID, c.PostSlug, post != nil, string(c.PostVia), c.ParentID, parentID, c.AuthorName, m.From.Addr,
-			m.MessageID, m.Subject, m.Text, bodyHash, m.HTMLOnly, state, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))))
+			m.MessageID, m.Subject, m.Text, textHash, m.HTMLOnly, state, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))))
 		if err != nil {
 			return fmt.Errorf("insert submission: %w", err)
 		}

@@ -25,6 +25,8 @@ type prepared struct {
 	msg      *mail.Message
 	parseErr error
 	class    mail.Classification
+	textHash string // bodyHash of a submission's text, when hashed
+	hashed   bool
 
 	// The prechecks of a submission to a known post, valid only while the
 	// post and its published comments are what they were run against.
@@ -63,7 +65,11 @@ func (in *Ingester) Prepare(ctx context.Context, f *mail.Fetched) any {
 		p.class = mail.Classify(p.msg, mail.SiteAddress{Address: in.Site.Address})
 	}
 	p.parsed = true
-	if p.parseErr != nil || p.class.Kind != mail.KindSubmission || p.msg.From == nil || p.class.PostSlug == "" {
+	if p.parseErr != nil || p.class.Kind != mail.KindSubmission || p.msg.From == nil {
+		return p
+	}
+	p.textHash, p.hashed = bodyHash(p.msg.Text), true
+	if p.class.PostSlug == "" {
 		return p
 	}
 	// Best effort: any failure leaves the prechecks to Handle.

@@ -7,7 +7,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"modbot/queue/precheck"
@@ -17,13 +17,28 @@ import (
 // submissions: two readers may well both write "Thank you for this."
 const samePendingMin = 100
 
-// bodyHash identifies a comment's text with case and spacing ignored.
+// bodyHash identifies a comment's text with case and spacing ignored: the
+// text lower-cased with every run of spaces made one space, in one pass.
+// It is "" for a text shorter than samePendingMin.
 func bodyHash(body string) string {
-	folded := strings.Join(strings.Fields(strings.ToLower(body)), " ")
-	if utf8.RuneCountInString(folded) < samePendingMin {
+	folded := make([]byte, 0, len(body))
+	n, space := 0, false
+	for _, r := range body {
+		if unicode.IsSpace(r) {
+			space = n > 0
+			continue
+		}
+		if space {
+			folded = append(folded, ' ')
+			n, space = n+1, false
+		}
+		folded = utf8.AppendRune(folded, unicode.ToLower(r))
+		n++
+	}
+	if n < samePendingMin {
 		return ""
 	}
-	h := sha256.Sum256([]byte(folded))
+	h := sha256.Sum256(folded)
 	return hex.EncodeToString(h[:])
 }
 
