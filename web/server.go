@@ -49,7 +49,6 @@ type Server struct {
 	Site          queue.Site
 	Options       Options
 
-	srv *http.Server
 	reg *prometheus.Registry
 
 	apiMu     sync.Mutex
@@ -145,10 +144,22 @@ func (s *Server) Handler() http.Handler {
 	s.init()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", s.healthz)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	if s.Comments != nil && s.Templates != nil {
 		s.commentRoutes(mux)
 	}
+	return securityHeaders(mux)
+}
+
+// MetricsHandler returns the Prometheus metrics and the health check,
+// for a listener of their own (web.metrics_listen). They are not on the
+// public listener: queue sizes, outcome counts and the IMAP connection's
+// state tell an attacker when moderators are away and whether a flood
+// is working (SECURITY.md, "/metrics is not public").
+func (s *Server) MetricsHandler() http.Handler {
+	s.init()
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("GET /healthz", s.healthz)
 	return securityHeaders(mux)
 }
 
@@ -182,23 +193,33 @@ func (s *Server) ListenAndServe(ctx context.Context, addr string) error {
 	return s.Serve(ctx, ln)
 }
 
-// Serve serves on ln until ctx ends.
+// Serve serves the public routes on ln until ctx ends.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	return serve(ctx, ln, s.Handler())
+}
+
+// ServeMetrics serves MetricsHandler on ln until ctx ends.
+func (s *Server) ServeMetrics(ctx context.Context, ln net.Listener) error {
+	return serve(ctx, ln, s.MetricsHandler())
+}
+
+// serve runs h on ln until ctx ends, then shuts down gracefully.
+func serve(ctx context.Context, ln net.Listener, h http.Handler) error {
 	// A slow client cannot hold a connection for long; the write timeout
 	// leaves room for a form submission's SMTP transaction.
-	s.srv = &http.Server{
-		Handler: s.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+	srv := &http.Server{
+		Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
 		WriteTimeout: 2 * sendTimeout, IdleTimeout: 2 * time.Minute,
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- s.srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(ln) }()
 	select {
 	case err := <-errc:
 		return err
 	case <-ctx.Done():
 		sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
-		if err := s.srv.Shutdown(sctx); err != nil {
+		if err := srv.Shutdown(sctx); err != nil {
 			return err
 		}
 		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {

@@ -53,7 +53,7 @@ func TestMetrics(t *testing.T) {
 			return WatcherStats{Reconnects: 2, Connected: true, LastSync: time.Unix(1700000000, 0)}
 		},
 	}
-	code, body := get(t, s.Handler(), "/metrics")
+	code, body := get(t, s.MetricsHandler(), "/metrics")
 	if code != 200 {
 		t.Fatalf("status %d", code)
 	}
@@ -80,8 +80,25 @@ func TestMetrics(t *testing.T) {
 	}
 	// Nothing changes state on a GET, and other methods are refused.
 	rec := httptest.NewRecorder()
-	s.Handler().ServeHTTP(rec, httptest.NewRequest("POST", "/metrics", nil))
+	s.MetricsHandler().ServeHTTP(rec, httptest.NewRequest("POST", "/metrics", nil))
 	if rec.Code != http.StatusMethodNotAllowed {
 		t.Errorf("POST /metrics: %d", rec.Code)
+	}
+}
+
+// The public listener has no /metrics: queue sizes and the IMAP state
+// are for the operator (issue 11 §11). Its health check stays.
+func TestMetricsNotPublic(t *testing.T) {
+	s := &Server{Stats: fakeStats{st: &queue.Stats{Pending: 5}}}
+	for _, path := range []string{"/metrics", "/metrics/", "/METRICS"} {
+		if code, body := get(t, s.Handler(), path); code != http.StatusNotFound || strings.Contains(body, "modbot_") {
+			t.Errorf("public GET %s: %d %q", path, code, body)
+		}
+	}
+	if code, _ := get(t, s.Handler(), "/healthz"); code != 200 {
+		t.Errorf("public /healthz: %d", code)
+	}
+	if code, _ := get(t, s.MetricsHandler(), "/healthz"); code != 200 {
+		t.Errorf("metrics listener /healthz: %d", code)
 	}
 }

@@ -143,7 +143,21 @@ type Web struct {
 	// address in ("X-Forwarded-For", "X-Real-IP"); "" uses the connection's
 	// address. Set it only behind a proxy that always sets it.
 	ClientIPHeader string `toml:"client_ip_header"`
+	// MetricsListen is where /metrics (and a second /healthz) are served,
+	// apart from the public pages: loopback by default, "none" for no
+	// metrics. A busy default port only costs the metrics (with a
+	// warning); a port set here that cannot be had stops the start.
+	MetricsListen string `toml:"metrics_listen"`
+
+	metricsDefaulted bool
 }
+
+// DefaultMetricsListen is web.metrics_listen when the file sets none.
+const DefaultMetricsListen = "127.0.0.1:9464"
+
+// MetricsDefaulted reports whether web.metrics_listen came from the
+// default rather than the file.
+func (w Web) MetricsDefaulted() bool { return w.metricsDefaulted }
 
 // Rate is a number of events per period, written as "10/h", "3/m",
 // "100/d" or "5/30m".
@@ -313,6 +327,9 @@ func (c *Config) complete(getenv func(string) string) error {
 	if c.Moderation.TokenTTL == 0 {
 		c.Moderation.TokenTTL = Duration(14 * 24 * time.Hour)
 	}
+	if c.Web.MetricsListen == "" {
+		c.Web.MetricsListen, c.Web.metricsDefaulted = DefaultMetricsListen, true
+	}
 	if c.Web.FormRate.N == 0 {
 		c.Web.FormRate = Rate{N: 10, Per: time.Hour}
 	}
@@ -473,6 +490,9 @@ func (c *Config) Validate() error {
 		bad("reports.at", "%q is not a time of day such as \"06:00\"", c.Reports.At)
 	}
 	checkAddr("web.listen", c.Web.Listen, false)
+	if c.Web.MetricsListen != "none" {
+		checkAddr("web.metrics_listen", c.Web.MetricsListen, false)
+	}
 	for i, o := range c.Web.CORSOrigins {
 		if u, err := url.Parse(o); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 			u.Path != "" || u.RawQuery != "" || u.User != nil || strings.Contains(o, "*") {

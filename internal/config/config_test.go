@@ -35,6 +35,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if c.SMTP.ResendInDoubt == nil || !*c.SMTP.ResendInDoubt {
 		t.Errorf("default smtp.resend_in_doubt = %v, want true (at least once)", c.SMTP.ResendInDoubt)
 	}
+	if c.Web.MetricsListen != "127.0.0.1:9464" || !c.Web.MetricsDefaulted() {
+		t.Errorf("default web.metrics_listen = %q (defaulted %v), want loopback 127.0.0.1:9464", c.Web.MetricsListen, c.Web.MetricsDefaulted())
+	}
 	if c.Rules.File != "" {
 		t.Errorf("default rules.file = %q, want \"\" (the built-in rules)", c.Rules.File)
 	}
@@ -74,6 +77,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad slug", minimal + "\n[[posts]]\nslug = \"Bad Slug\"\ntitle = \"t\"\n", `posts[0].slug`},
 		{"syntax", minimal + "\n[web\n", `line`},
 		{"bad web", minimal + "\n[web]\nform_rate = \"lots\"\ncors_origins = [\"https://forum.example/\", \"*\"]\n", `"lots" is not a rate`},
+		{"bad metrics listen", minimal + "\n[web]\nmetrics_listen = \"9464\"\n", `web.metrics_listen: "9464" is not host:port`},
 		{"bad origin", minimal + "\n[web]\nform_rate = \"5/30m\"\ncors_origins = [\"https://ok.example\", \"*\"]\n", `web.cors_origins[1]: "*" is not an origin`},
 		{"wrong type", strings.Replace(minimal, `moderators = ["alice@mods.example"]`, `moderators = "alice@mods.example"`, 1), `moderators`},
 	}
@@ -140,5 +144,21 @@ func TestRulesFile(t *testing.T) {
 	}
 	if got := c.Path(c.Rules.File); got != filepath.Join("etc", "site-rules.toml") {
 		t.Errorf("rules file = %q", got)
+	}
+}
+
+func TestMetricsListen(t *testing.T) {
+	for _, tt := range []struct{ set, want string }{
+		{`metrics_listen = "none"`, "none"},
+		{`metrics_listen = "127.0.0.1:0"`, "127.0.0.1:0"},
+		{`metrics_listen = "[::1]:9100"`, "[::1]:9100"},
+	} {
+		c, err := Parse([]byte(minimal+"\n[web]\n"+tt.set+"\n"), t.TempDir())
+		if err != nil {
+			t.Fatalf("%s: %v", tt.set, err)
+		}
+		if c.Web.MetricsListen != tt.want || c.Web.MetricsDefaulted() {
+			t.Errorf("%s: got %q (defaulted %v)", tt.set, c.Web.MetricsListen, c.Web.MetricsDefaulted())
+		}
 	}
 }

@@ -33,6 +33,9 @@ type Daemon struct {
 	Reporter  *queue.Reporter
 	Web       *web.Server
 	WebListen net.Listener // set by New when [web] listen is configured
+	// MetricsListen serves /metrics apart from the public pages; nil
+	// when web.metrics_listen is "none" or its default port was taken.
+	MetricsListen net.Listener
 }
 
 // New opens the store and builds every part; nothing runs until Run.
@@ -124,6 +127,24 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		}
 		d.WebListen = ln
 	}
+	if addr := cfg.Web.MetricsListen; addr != "none" {
+		ln, err := net.Listen("tcp", addr)
+		switch {
+		case err != nil && cfg.Web.MetricsDefaulted():
+			// Nobody asked for this port: another modbot (or anything)
+			// may hold it. Run without metrics rather than not at all.
+			logger.Warn("metrics not served: the default web.metrics_listen is taken; set another address or \"none\"",
+				"addr", addr, "err", err)
+		case err != nil:
+			if d.WebListen != nil {
+				d.WebListen.Close()
+			}
+			store.Close()
+			return nil, fmt.Errorf("web.metrics_listen: %w", err)
+		default:
+			d.MetricsListen = ln
+		}
+	}
 	return d, nil
 }
 
@@ -180,6 +201,9 @@ func (d *Daemon) Run(ctx context.Context) error {
 	start("imap", d.Watcher.Run)
 	if d.WebListen != nil {
 		start("web", func(ctx context.Context) error { return d.Web.Serve(ctx, d.WebListen) })
+	}
+	if d.MetricsListen != nil {
+		start("metrics", func(ctx context.Context) error { return d.Web.ServeMetrics(ctx, d.MetricsListen) })
 	}
 	wg.Wait()
 	d.Logger.Info("modbot stopped")

@@ -85,6 +85,8 @@ digest_settle = "200ms"
 %s
 [store]
 dsn = "modbot.db"
+[web]
+metrics_listen = "none"
 [log]
 level = "warn"
 [[posts]]
