@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"modbot/mail"
 )
@@ -149,6 +150,19 @@ func TestGlobalNoticeCap(t *testing.T) {
 	}
 	if n := m.count(`SELECT COUNT(*) FROM submissions`); n != 12 {
 		t.Errorf("%d submissions queued: the cap must withhold notices, not comments", n)
+	}
+	// The admins' report says so.
+	r := newReporter(t, m.s)
+	if err := r.SendReport(context.Background(), "daily", m.now.Add(-time.Hour), m.now.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	rep := reportsTo(t, m.s, "admin@forum.example")
+	if len(rep) == 0 {
+		t.Fatal("no report")
+	}
+	text := rep[len(rep)-1].msg.Text
+	if !regexp.MustCompile(`Notices over hourly cap +` + fmt.Sprint(12-(5-before)) + `\b`).MatchString(text) {
+		t.Errorf("the report does not tell of the withheld notices:\n%s", text)
 	}
 }
 

@@ -35,6 +35,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if c.SMTP.ResendInDoubt == nil || !*c.SMTP.ResendInDoubt {
 		t.Errorf("default smtp.resend_in_doubt = %v, want true (at least once)", c.SMTP.ResendInDoubt)
 	}
+	if got := c.Moderation.NoticesTotalPerHour(); got != 200 {
+		t.Errorf("default max_notices_total_per_hour = %d, want 200", got)
+	}
 	if c.Rules.File != "" {
 		t.Errorf("default rules.file = %q, want \"\" (the built-in rules)", c.Rules.File)
 	}
@@ -140,5 +143,25 @@ func TestRulesFile(t *testing.T) {
 	}
 	if got := c.Path(c.Rules.File); got != filepath.Join("etc", "site-rules.toml") {
 		t.Errorf("rules file = %q", got)
+	}
+}
+
+// max_notices_total_per_hour = 0 turns the global cap off; unset is 200.
+func TestNoticesTotalPerHour(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want int
+	}{{"", 200}, {"max_notices_total_per_hour = 0", 0}, {"max_notices_total_per_hour = 50", 50}} {
+		p := filepath.Join(t.TempDir(), "modbot.toml")
+		if err := os.WriteFile(p, []byte(minimal+tc.line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Moderation.NoticesTotalPerHour(); got != tc.want {
+			t.Errorf("%q: %d, want %d", tc.line, got, tc.want)
+		}
 	}
 }
