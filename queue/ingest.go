@@ -361,7 +361,9 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 			}
 		}
 		if why := in.noReceivedNotice(m, post); why != "" {
-			in.logger().Info("no received notice", "submission", id, "why", why)
+			if in.NotifyReceived {
+				in.logger().Info("no received notice", "submission", id, "why", why)
+			}
 			return nil
 		}
 		sub, err := loadSubmission(ctx, tx, id)
