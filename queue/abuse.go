@@ -87,8 +87,16 @@ func (in *Ingester) mayNotify(ctx context.Context, tx *sqlx.Tx, addr, notice str
 			return "", fmt.Errorf("notice total: %w", err)
 		}
 		if n >= in.Limits.NoticesTotalPerHour {
-			in.logger().Warn("global notice cap reached: notices are withheld until the hour's count falls",
-				"cap", in.Limits.NoticesTotalPerHour, "kind", notice)
+			// One warning an hour, not one a message of the flood.
+			var already int
+			if err := tx.GetContext(ctx, &already, `SELECT COUNT(*) FROM (SELECT 1 FROM notices_withheld
+				WHERE created_at > ? AND reason = ? LIMIT 1)`, now.Add(-time.Hour), withheldTotal); err != nil {
+				return "", fmt.Errorf("notice total: %w", err)
+			}
+			if already == 0 {
+				in.logger().Warn("global notice cap reached: automatic notices are withheld until fewer were sent in the last hour",
+					"cap", in.Limits.NoticesTotalPerHour, "setting", "moderation.max_notices_total_per_hour")
+			}
 			return fmt.Sprintf("already %d notices to all addresses in the last hour (limits: max_notices_total_per_hour)", n),
 				withhold(ctx, tx, key, notice, withheldTotal, now)
 		}

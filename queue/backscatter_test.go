@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io/fs"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"modbot/mail"
 )
@@ -268,5 +271,41 @@ func TestRowsWithoutKeyGetOne(t *testing.T) {
 	}
 	if by, err := s.blockedBy(context.Background(), "spam+x@PEOPLE.example"); err != nil || by != "a" {
 		t.Errorf("blockedBy = %q, %v", by, err)
+	}
+}
+
+// Migration 00015 gives rows from before it their keys, and proves the
+// addresses that had confirmed a subscription.
+func TestMigrationBackfillsAddressKeys(t *testing.T) {
+	ctx := context.Background()
+	st, err := Open(ctx, ":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sub, _ := fs.Sub(migrations, "migrations")
+	p, err := goose.NewProvider(goose.DialectSQLite3, st.pool.DB, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 13); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	st.pool.MustExec(`INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at)
+		VALUES ('n1', 'notice', 'moderator@forum.example', 'Carol+News@People.Example', 'x', ?, ?, ?)`, now, now, now)
+	st.pool.MustExec(`INSERT INTO recipients (email, token) VALUES ('dave+x@people.example', 't1')`)
+	st.pool.MustExec(`INSERT INTO subscriptions (email, post_slug, scope, state, confirm_token, created_at, confirmed_at)
+		VALUES ('DAVE@people.example', 'p', 'all', 'active', 'c1', ?, ?)`, now, now)
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var key string
+	st.pool.Get(&key, `SELECT rcpt_key FROM outbox WHERE message_id = 'n1'`)
+	if key != "carol@people.example" {
+		t.Errorf("outbox key %q", key)
+	}
+	if ok, err := proven(ctx, st.pool, "dave@people.example"); err != nil || !ok {
+		t.Errorf("a confirmed subscriber is not proven after the migration: %v %v", ok, err)
 	}
 }
