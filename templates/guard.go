@@ -57,7 +57,7 @@ func excerpt(s string, n int) string {
 
 var (
 	// schemeRE finds a URL scheme: "https://", "ftp://", "mailto:".
-	schemeRE = regexp.MustCompile(`(?i)\b(?:[a-z][a-z0-9+.\-]{0,15}://+|mailto:)`)
+	schemeRE = regexp.MustCompile(`(?i)(?:[a-z][a-z0-9+.\-]{0,15}://+|mailto:)`)
 	// dottedQuadRE finds an IPv4 address, which has no letter after a dot.
 	dottedQuadRE = regexp.MustCompile(`\b\d{1,3}(?:[.．。｡]\d{1,3}){3}\b`)
 )
@@ -67,7 +67,12 @@ var (
 // written "[.]" ("example[.]com/login"), in every script's full stop.
 // The text stays readable; nothing in it is clickable.
 func Defang(s string) string {
-	s = schemeRE.ReplaceAllString(s, "")
+	for schemeRE.MatchString(s) { // "mamailto:ilto:" leaves one behind
+		s = schemeRE.ReplaceAllString(s, "")
+	}
+	for strings.Contains(s, "://") { // "://" with no scheme before it
+		s = strings.ReplaceAll(s, "://", " ")
+	}
 	s = dottedQuadRE.ReplaceAllStringFunc(s, func(q string) string {
 		var b strings.Builder
 		for _, r := range q {

@@ -71,3 +71,24 @@ func TestNoticeGuardedGolden(t *testing.T) {
 	golden(t, "notice_received_guarded.txt.golden", r.Text)
 	golden(t, "notice_received_guarded.html.golden", r.HTML)
 }
+
+// FuzzDefang: whatever the text, nothing in the result has a scheme or a
+// host name a mail client would link.
+func FuzzDefang(f *testing.F) {
+	for _, s := range []string{"https://examp1e-bank.example/login", "www.evil.example", "1http://1.2.3.4/", "a:///b", "evil。example", "mailto:x@y.example", "mamailto:ilto:x", "hthttps://tps://x"} {
+		f.Add(s)
+	}
+	host := regexp.MustCompile(`[\p{L}\p{N}_-][.．。｡]\p{L}`)
+	f.Fuzz(func(t *testing.T, s string) {
+		if !utf8.ValidString(s) {
+			return
+		}
+		got := Defang(s)
+		if strings.Contains(got, "://") || strings.Contains(strings.ToLower(got), "mailto:") {
+			t.Errorf("Defang(%q) = %q keeps a scheme", s, got)
+		}
+		if l := host.FindString(got); l != "" {
+			t.Errorf("Defang(%q) = %q keeps a host name (%q)", s, got, l)
+		}
+	})
+}
