@@ -16,9 +16,13 @@ import (
 
 // Limits protect commenters' inboxes and the moderators' queue.
 type Limits struct {
-	// NoticesPerHour caps automatic notices to one address per hour
-	// (0: no cap).
+	// NoticesPerHour caps automatic notices to one address (one
+	// mail.AddressKey) per hour (0: no cap).
 	NoticesPerHour int
+	// NoticesTotalPerHour caps automatic notices to all addresses
+	// together per hour (0: no cap): whatever a flood of forged senders
+	// does, the site's address sends no more than this.
+	NoticesTotalPerHour int
 	// SubmissionsPerHour caps submissions one sender gets queued per
 	// hour; the excess is held for moderators, never dropped (0: no cap).
 	SubmissionsPerHour int
@@ -33,8 +37,8 @@ func (s *Store) markBounced(ctx context.Context, tx *sqlx.Tx, addrs []string, re
 		if _, err := recipientToken(ctx, tx, a); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET bounced_at = ?, bounce_reason = ? WHERE email = ?`,
-			s.now(), reason, strings.ToLower(a)); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET bounced_at = ?, bounce_reason = ? WHERE email_key = ?`,
+			s.now(), reason, mail.AddressKey(a)); err != nil {
 			return fmt.Errorf("mark %s bounced: %w", a, err)
 		}
 	}
@@ -43,32 +47,95 @@ func (s *Store) markBounced(ctx context.Context, tx *sqlx.Tx, addrs []string, re
 
 // wroteAgain lifts a bounce mark: the address just sent us mail.
 func wroteAgain(ctx context.Context, tx *sqlx.Tx, addr string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE recipients SET bounced_at = NULL, bounce_reason = '' WHERE email = ? AND bounced_at IS NOT NULL`,
-		strings.ToLower(addr))
+	_, err := tx.ExecContext(ctx, `UPDATE recipients SET bounced_at = NULL, bounce_reason = '' WHERE email_key = ? AND bounced_at IS NOT NULL`,
+		mail.AddressKey(addr))
 	return err
 }
 
+// Why a notice was withheld, as recorded in notices_withheld.reason.
+const (
+	withheldAddress = "address" // the address's hourly cap
+	withheldTotal   = "total"   // the cap on all notices together
+)
+
 // mayNotify reports whether an automatic notice may go to addr now, and
-// why not.
-func (in *Ingester) mayNotify(ctx context.Context, tx *sqlx.Tx, addr string) (string, error) {
+// why not. A notice over a cap is recorded in notices_withheld for the
+// admins' report.
+func (in *Ingester) mayNotify(ctx context.Context, tx *sqlx.Tx, addr, notice string) (string, error) {
+	key := mail.AddressKey(addr)
 	var bounced []time.Time
-	if err := tx.SelectContext(ctx, &bounced, `SELECT bounced_at FROM recipients WHERE email = ? AND bounced_at IS NOT NULL`,
-		strings.ToLower(addr)); err != nil {
+	if err := tx.SelectContext(ctx, &bounced, `SELECT bounced_at FROM recipients WHERE email_key = ? AND bounced_at IS NOT NULL`,
+		key); err != nil {
 		return "", fmt.Errorf("bounce check: %w", err)
 	}
 	if len(bounced) > 0 {
 		return "mail to this address bounced; nothing more is sent until it writes again", nil
 	}
+	now := in.st().now()
 	if in.Limits.NoticesPerHour > 0 {
 		var n int
-		if err := tx.GetContext(ctx, &n, sqlNoticeRate, addr, in.st().now().Add(-time.Hour), in.Limits.NoticesPerHour); err != nil {
+		if err := tx.GetContext(ctx, &n, sqlNoticeRate, key, now.Add(-time.Hour), in.Limits.NoticesPerHour); err != nil {
 			return "", fmt.Errorf("notice rate: %w", err)
 		}
 		if n >= in.Limits.NoticesPerHour {
-			return fmt.Sprintf("already %d notices to this address in the last hour", n), nil
+			return fmt.Sprintf("already %d notices to this address in the last hour", n), withhold(ctx, tx, key, notice, withheldAddress, now)
+		}
+	}
+	if in.Limits.NoticesTotalPerHour > 0 {
+		var n int
+		if err := tx.GetContext(ctx, &n, sqlNoticeTotal, now.Add(-time.Hour), in.Limits.NoticesTotalPerHour); err != nil {
+			return "", fmt.Errorf("notice total: %w", err)
+		}
+		if n >= in.Limits.NoticesTotalPerHour {
+			// One warning an hour, not one a message of the flood.
+			var already int
+			if err := tx.GetContext(ctx, &already, `SELECT COUNT(*) FROM (SELECT 1 FROM notices_withheld
+				WHERE created_at > ? AND reason = ? LIMIT 1)`, now.Add(-time.Hour), withheldTotal); err != nil {
+				return "", fmt.Errorf("notice total: %w", err)
+			}
+			if already == 0 {
+				in.logger().Warn("global notice cap reached: automatic notices are withheld until fewer were sent in the last hour",
+					"cap", in.Limits.NoticesTotalPerHour, "setting", "moderation.max_notices_total_per_hour")
+			}
+			return fmt.Sprintf("already %d notices to all addresses in the last hour (limits: max_notices_total_per_hour)", n),
+				withhold(ctx, tx, key, notice, withheldTotal, now)
 		}
 	}
 	return "", nil
+}
+
+// withhold records a notice a cap kept back.
+func withhold(ctx context.Context, tx *sqlx.Tx, key, notice, reason string, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO notices_withheld (rcpt_key, notice, reason, created_at) VALUES (?, ?, ?, ?)`,
+		key, notice, reason, now); err != nil {
+		return fmt.Errorf("record withheld notice: %w", err)
+	}
+	return nil
+}
+
+// markProven records that addr showed it is real: it answered a notice
+// that was sent to it, or confirmed a subscription. From then on notices
+// to it quote the commenter's text in full (see templates.Notice.Guard).
+// Every address with addr's key is proven.
+func (s *Store) markProven(ctx context.Context, tx *sqlx.Tx, addr string) error {
+	if _, err := recipientToken(ctx, tx, addr); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE recipients SET proven_at = ? WHERE email_key = ? AND proven_at IS NULL`,
+		s.now(), mail.AddressKey(addr)); err != nil {
+		return fmt.Errorf("mark %s proven: %w", addr, err)
+	}
+	return nil
+}
+
+// proven reports whether addr showed it is real (see markProven).
+func proven(ctx context.Context, q sqlx.QueryerContext, addr string) (bool, error) {
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, `SELECT COUNT(*) FROM recipients WHERE email_key = ? AND proven_at IS NOT NULL`,
+		mail.AddressKey(addr)); err != nil {
+		return false, fmt.Errorf("proven %s: %w", addr, err)
+	}
+	return n > 0, nil
 }
 
 // overRate reports whether the sender already had SubmissionsPerHour
@@ -78,7 +145,7 @@ func (in *Ingester) overRate(ctx context.Context, addr string) (*precheck.Hit, e
 		return nil, nil
 	}
 	var n int
-	if err := in.st().db.GetContext(ctx, &n, sqlSubmissionRate, addr, in.st().now().Add(-time.Hour), in.Limits.SubmissionsPerHour); err != nil {
+	if err := in.st().db.GetContext(ctx, &n, sqlSubmissionRate, mail.AddressKey(addr), in.st().now().Add(-time.Hour), in.Limits.SubmissionsPerHour); err != nil {
 		return nil, fmt.Errorf("submission rate: %w", err)
 	}
 	if n < in.Limits.SubmissionsPerHour {
@@ -91,7 +158,7 @@ func (in *Ingester) overRate(ctx context.Context, addr string) (*precheck.Hit, e
 // blockedBy returns who blocked the sender, or "".
 func (s *Store) blockedBy(ctx context.Context, addr string) (string, error) {
 	var by string
-	err := s.db.GetContext(ctx, &by, sqlBlockedBy, strings.ToLower(addr))
+	err := s.db.GetContext(ctx, &by, sqlBlockedBy, mail.AddressKey(addr))
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}

@@ -90,7 +90,7 @@ func TestSubmissionRateLimitHolds(t *testing.T) {
 
 func TestBlockedSenderIsRejectedSilently(t *testing.T) {
 	m := newModeration(t)
-	m.s.pool.Exec(`INSERT INTO blocked_senders (email, blocked_by, blocked_at) VALUES ('spammer@people.example', 'admin@forum.example', ?)`, m.now)
+	m.s.pool.Exec(`INSERT INTO blocked_senders (email, email_key, blocked_by, blocked_at) VALUES ('spammer@people.example', 'spammer@people.example', 'admin@forum.example', ?)`, m.now)
 	before := m.count(`SELECT COUNT(*) FROM outbox`)
 	m.submit("Spammer <spammer@people.example>", "Buy now.")
 	got := lastInbound(t, m.s)

@@ -76,10 +76,10 @@ func (in *Ingester) applyAdminReply(ctx context.Context, tx *sqlx.Tx, m *mail.Me
 		done := ""
 		switch c.Verb {
 		case mail.AdminBlock:
-			q, args = `INSERT INTO blocked_senders (email, blocked_by, blocked_at) VALUES (?, ?, ?) ON CONFLICT (email) DO NOTHING`, []any{c.Addr, admin, now}
+			q, args = `INSERT INTO blocked_senders (email, email_key, blocked_by, blocked_at) VALUES (?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`, []any{c.Addr, mail.AddressKey(c.Addr), admin, now}
 			done = "blocked " + c.Addr + ": their comments are filed as rejected, without notice"
 		case mail.AdminUnblock:
-			q, args = `DELETE FROM blocked_senders WHERE email = ?`, []any{c.Addr}
+			q, args = `DELETE FROM blocked_senders WHERE email_key = ?`, []any{mail.AddressKey(c.Addr)}
 			done = "unblocked " + c.Addr
 		case mail.AdminAddModerator, mail.AdminRemoveModerator:
 			active := c.Verb == mail.AdminAddModerator

@@ -11,12 +11,15 @@ const (
 		ORDER BY id LIMIT 1`
 	sqlSameMessageID = `SELECT id FROM inbound WHERE message_id = ? AND from_addr = ? ORDER BY id LIMIT 1`
 	// The rate counts stop at the cap: a flood must not make each check
-	// slower than the last.
+	// slower than the last. They count by address key (mail.AddressKey):
+	// cArol@, CAROL@ and carol+x@ are one sender and one recipient.
 	sqlSubmissionRate = `SELECT COUNT(*) FROM (SELECT 1 FROM submissions
-		WHERE author_email = ? AND created_at > ? LIMIT ?)`
+		WHERE author_key = ? AND created_at > ? LIMIT ?)`
 	sqlNoticeRate = `SELECT COUNT(*) FROM (SELECT 1 FROM outbox
-		WHERE rcpt_to = ? AND kind = 'notice' AND created_at > ? LIMIT ?)`
-	sqlBlockedBy = `SELECT blocked_by FROM blocked_senders WHERE email = ?`
+		WHERE rcpt_key = ? AND kind = 'notice' AND created_at > ? LIMIT ?)`
+	sqlNoticeTotal = `SELECT COUNT(*) FROM (SELECT 1 FROM outbox
+		WHERE kind = 'notice' AND created_at > ? LIMIT ?)`
+	sqlBlockedBy = `SELECT blocked_by FROM blocked_senders WHERE email_key = ? LIMIT 1`
 	sqlThread    = `SELECT author_name, body FROM
 		(SELECT author_name, body, published_at FROM comments WHERE post_slug = ? ORDER BY published_at DESC LIMIT 200)
 		ORDER BY published_at`

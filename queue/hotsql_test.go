@@ -17,9 +17,10 @@ func TestHotStatementsUseIndexes(t *testing.T) {
 	}{
 		{"previous outcome", sqlPreviousOutcome, []string{"sqlite_autoindex_inbound_1", "inbound_hash"}},
 		{"same Message-ID", sqlSameMessageID, []string{"inbound_message_id"}},
-		{"submission rate", sqlSubmissionRate, []string{"submissions_author"}},
-		{"notice rate", sqlNoticeRate, []string{"outbox_rcpt"}},
-		{"blocked sender", sqlBlockedBy, []string{"sqlite_autoindex_blocked_senders_1"}},
+		{"submission rate", sqlSubmissionRate, []string{"submissions_author_key"}},
+		{"notice rate", sqlNoticeRate, []string{"outbox_rcpt_key"}},
+		{"notice total", sqlNoticeTotal, []string{"outbox_kind_created"}},
+		{"blocked sender", sqlBlockedBy, []string{"blocked_senders_key"}},
 		{"thread", sqlThread, []string{"comments_post"}},
 		{"thread version", sqlThreadVersion, []string{"comments_post"}},
 		{"same text pending", sqlSamePending, []string{"submissions_body_hash"}},

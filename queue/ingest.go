@@ -178,6 +178,9 @@ type inboundRow struct {
 	Folder      string    `db:"folder"`
 	Keyword     string    `db:"keyword"`
 	ReceivedAt  time.Time `db:"received_at"`
+	// proven, when set, is an address the message showed to be real
+	// (see markProven), recorded in the message's transaction.
+	proven string
 }
 
 func (in *Ingester) inboundRow(f *mail.Fetched, hash string, m *mail.Message, kind mail.Kind) *inboundRow {
@@ -265,6 +268,11 @@ func (in *Ingester) record(ctx context.Context, row *inboundRow, then func(tx *s
 		if row.ID, err = res.LastInsertId(); err != nil {
 			return err
 		}
+		if row.proven != "" {
+			if err := in.st().markProven(ctx, tx, row.proven); err != nil {
+				return err
+			}
+		}
 		if then != nil {
 			return then(tx, row.ID)
 		}
@@ -328,9 +336,9 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO submissions
-			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, message_id, subject, body, body_hash, html_only, state, created_at, notify)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			inboundID, c.PostSlug, post != nil, string(c.PostVia), c.ParentID, parentID, c.AuthorName, m.From.Addr,
+			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, author_key, message_id, subject, body, body_hash, html_only, state, created_at, notify)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			inboundID, c.PostSlug, post != nil, string(c.PostVia), c.ParentID, parentID, c.AuthorName, m.From.Addr, mail.AddressKey(m.From.Addr),
 			m.MessageID, m.Subject, m.Text, textHash, m.HTMLOnly, state, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))))
 		if err != nil {
 			return fmt.Errorf("insert submission: %w", err)
@@ -352,7 +360,10 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 				return err
 			}
 		}
-		if !in.NotifyReceived || strings.EqualFold(m.From.Addr, in.Site.Address) {
+		if why := in.noReceivedNotice(m, post); why != "" {
+			if in.NotifyReceived {
+				in.logger().Info("no received notice", "submission", id, "why", why)
+			}
 			return nil
 		}
 		sub, err := loadSubmission(ctx, tx, id)
@@ -374,6 +385,26 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 		}
 		return in.enqueueNotice(ctx, tx, n, noticeTo{Addr: m.From.Addr, PostSlug: c.PostSlug, SubmissionID: &id, InReplyTo: m.MessageID})
 	})
+}
+
+// noReceivedNotice says why a submission gets no "received" notice, or
+// "" when it gets one. A notice answers the From address, which anyone
+// can write: it goes only where a commenter plausibly wrote from, so
+// the site's address cannot be made to mail a stranger. (Mail sent by a
+// program never gets here: Handle files it as ignored.)
+func (in *Ingester) noReceivedNotice(m *mail.Message, post *Post) string {
+	switch {
+	case !in.NotifyReceived:
+		return "received notices are off"
+	case mail.SameAddress(m.From.Addr, in.Site.Address):
+		return "the sender is the site's own address"
+	case post == nil:
+		return "the mail names no known post"
+	}
+	if why := mail.AuthFailure(m, in.TrustedAuthServID); why != "" {
+		return "the sender failed authentication: " + why
+	}
+	return ""
 }
 
 // parentComment resolves X-Comment-Parent to a published comment of the

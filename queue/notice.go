@@ -78,7 +78,7 @@ type noticeTo struct {
 // notice carries List-Unsubscribe (a mailto and RFC 8058 one-click) and
 // List-Id.
 func (in *Ingester) enqueueNotice(ctx context.Context, tx *sqlx.Tx, n *templates.Notice, to noticeTo) error {
-	if why, err := in.mayNotify(ctx, tx, to.Addr); err != nil {
+	if why, err := in.mayNotify(ctx, tx, to.Addr, n.Kind); err != nil {
 		return err
 	} else if why != "" {
 		in.logger().Info("notice not sent", "kind", n.Kind, "to", to.Addr, "why", why)
@@ -89,6 +89,15 @@ func (in *Ingester) enqueueNotice(ctx context.Context, tx *sqlx.Tx, n *templates
 		return err
 	}
 	n.UnsubscribeURL = in.Site.BaseURL + "/unsubscribe/" + token
+	// Until the address showed it is real, the notice carries nothing a
+	// sender chose as live text: it may be a stranger's address.
+	real, err := proven(ctx, tx, to.Addr)
+	if err != nil {
+		return err
+	}
+	if !real {
+		n.Guard()
+	}
 	r, err := in.Templates.Notice(n)
 	if err != nil {
 		return fmt.Errorf("render %s notice: %w", n.Kind, err)

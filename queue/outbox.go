@@ -43,9 +43,9 @@ func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, msg outMessage) error 
 	if nb.IsZero() {
 		nb = now
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at,
+	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, rcpt_key, raw, not_before, next_attempt_at, created_at,
 			submission_id, notice, comment_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, msg.Raw, nb, nb, now,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, mail.AddressKey(msg.To), msg.Raw, nb, nb, now,
 		msg.SubmissionID, msg.Notice, msg.CommentID)
 	if err != nil {
 		return fmt.Errorf("enqueue %s to %s: %w", msg.Kind, msg.To, err)

@@ -289,6 +289,7 @@ func (r *Reporter) view(kind string, d *ReportData) *templates.Report {
 		Timed: d.Timed, Median: elapsed(d.Median), P95: elapsed(d.P95),
 		Pending: d.Pending, HeldNow: d.HeldNow,
 		OutboxFailed: d.OutboxFailed, InDoubt: d.InDoubt, Bounced: d.Bounced, Quarantined: d.Quarantined,
+		WithheldAddress: d.WithheldAddress, WithheldTotal: d.WithheldTotal,
 	}
 	rules := make([]int, 0, len(d.RejectedByRule))
 	for n := range d.RejectedByRule {

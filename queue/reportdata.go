@@ -64,6 +64,10 @@ type ReportData struct {
 	Bounces []ReportBounce
 	// Inbound messages quarantined in the period.
 	Quarantined int
+	// Automatic notices withheld in the period by the cap per address,
+	// and by the cap on all notices together (a flood of forged
+	// senders: max_notices_total_per_hour).
+	WithheldAddress, WithheldTotal int
 
 	// Days are the ReportDays days up to the end of the period, oldest
 	// first.
@@ -226,6 +230,16 @@ func (s *Store) reportData(ctx context.Context, q sqlx.QueryerContext, from, to 
 	err = sqlx.GetContext(ctx, q, &d.Quarantined, `SELECT COUNT(*) FROM inbound WHERE outcome = ? AND received_at >= ? AND received_at < ?`,
 		OutcomeQuarantined, from, to)
 	if err := wrap("quarantined", err); err != nil {
+		return nil, err
+	}
+	err = sqlx.GetContext(ctx, q, &d.WithheldAddress, `SELECT COUNT(*) FROM notices_withheld WHERE reason = ? AND created_at >= ? AND created_at < ?`,
+		withheldAddress, from, to)
+	if err := wrap("withheld notices", err); err != nil {
+		return nil, err
+	}
+	err = sqlx.GetContext(ctx, q, &d.WithheldTotal, `SELECT COUNT(*) FROM notices_withheld WHERE reason = ? AND created_at >= ? AND created_at < ?`,
+		withheldTotal, from, to)
+	if err := wrap("withheld notices", err); err != nil {
 		return nil, err
 	}
 	if d.Days, err = dailySeries(ctx, q, to); err != nil {

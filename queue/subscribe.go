@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"modbot/mail"
 )
 
 // ErrUnknownToken is returned for a subscription or unsubscribe token
@@ -20,7 +22,9 @@ var ErrUnknownToken = errors.New("queue: unknown token")
 func recipientToken(ctx context.Context, tx *sqlx.Tx, email string) (string, error) {
 	email = strings.ToLower(email)
 	var tok string
-	err := tx.GetContext(ctx, &tok, `SELECT token FROM recipients WHERE email = ?`, email)
+	// By key: one row (one token, one bounce or unsubscribe mark) for
+	// every spelling of the address.
+	err := tx.GetContext(ctx, &tok, `SELECT token FROM recipients WHERE email_key = ? ORDER BY rowid LIMIT 1`, mail.AddressKey(email))
 	if err == nil {
 		return tok, nil
 	}
@@ -30,7 +34,7 @@ func recipientToken(ctx context.Context, tx *sqlx.Tx, email string) (string, err
 	if tok, err = newToken(); err != nil {
 		return "", err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO recipients (email, token) VALUES (?, ?)`, email, tok); err != nil {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO recipients (email, email_key, token) VALUES (?, ?, ?)`, email, mail.AddressKey(email), tok); err != nil {
 		return "", fmt.Errorf("recipient token: %w", err)
 	}
 	return tok, nil
@@ -49,11 +53,11 @@ func (s *Store) Unsubscribe(ctx context.Context, token string) (string, error) {
 			return fmt.Errorf("unsubscribe: %w", err)
 		}
 		now := s.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE email = ?`, now, email); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE email_key = ?`, now, mail.AddressKey(email)); err != nil {
 			return fmt.Errorf("unsubscribe: %w", err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'unsubscribed', unsubscribed_at = ?
-			WHERE email = ? AND state <> 'unsubscribed'`, now, email); err != nil {
+			WHERE email_key = ? AND state <> 'unsubscribed'`, now, mail.AddressKey(email)); err != nil {
 			return fmt.Errorf("unsubscribe: %w", err)
 		}
 		return nil
@@ -99,12 +103,22 @@ func (s *Store) PendingSubscription(ctx context.Context, token string) (*Subscri
 // (the second step of the double opt-in). Confirming twice is harmless;
 // a subscription ended by unsubscribing stays ended.
 func (s *Store) ConfirmSubscription(ctx context.Context, token string) (*Subscription, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ?
-		WHERE confirm_token = ? AND state = 'pending'`, s.now(), token)
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		var email string
+		err := tx.GetContext(ctx, &email, `UPDATE subscriptions SET state = 'active', confirmed_at = ?
+			WHERE confirm_token = ? AND state = 'pending' RETURNING email`, s.now(), token)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		// Only the address's owner saw the token: the address is real.
+		return s.markProven(ctx, tx, email)
+	})
 	if err != nil {
 		return nil, fmt.Errorf("confirm subscription: %w", err)
 	}
-	_ = res
 	return s.PendingSubscription(ctx, token)
 }
 
@@ -113,7 +127,8 @@ func (s *Store) ConfirmSubscription(ctx context.Context, token string) (*Subscri
 func (s *Store) requestSubscription(ctx context.Context, tx *sqlx.Tx, email, slug, scope string, now time.Time) (string, error) {
 	email = strings.ToLower(email)
 	var cur Subscription
-	err := tx.GetContext(ctx, &cur, `SELECT id, email, post_slug, scope, state FROM subscriptions WHERE email = ? AND post_slug = ?`, email, slug)
+	err := tx.GetContext(ctx, &cur, `SELECT id, email, post_slug, scope, state FROM subscriptions WHERE email_key = ? AND post_slug = ?
+		ORDER BY id LIMIT 1`, mail.AddressKey(email), slug)
 	switch {
 	case err == nil && cur.State == "active" && cur.Scope == scope:
 		return "", nil
@@ -135,8 +150,8 @@ func (s *Store) requestSubscription(ctx context.Context, tx *sqlx.Tx, email, slu
 		if err != nil {
 			return "", err
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO subscriptions (email, post_slug, scope, state, confirm_token, created_at)
-			VALUES (?, ?, ?, 'pending', ?, ?)`, email, slug, scope, tok, now)
+		_, err = tx.ExecContext(ctx, `INSERT INTO subscriptions (email, email_key, post_slug, scope, state, confirm_token, created_at)
+			VALUES (?, ?, ?, ?, 'pending', ?, ?)`, email, mail.AddressKey(email), slug, scope, tok, now)
 		if err != nil {
 			return "", fmt.Errorf("subscription: %w", err)
 		}

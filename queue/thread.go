@@ -72,6 +72,10 @@ func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.
 	}
 	own := mail.ExtractReply(m).Text
 	from := strings.ToLower(m.From.Addr)
+	if n != nil && mail.SameAddress(n.Rcpt, from) && mail.AuthFailure(m, in.TrustedAuthServID) == "" {
+		// It answers a notice sent to it: the address is real.
+		row.proven = from
+	}
 	switch word := firstWord(own); {
 	case word == "unsubscribe" || word == "stop":
 		row.Kind, row.Outcome, row.Reason = string(mail.KindUnsubscribe), OutcomeSubscription, "unsubscribe by reply"
@@ -79,8 +83,9 @@ func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.
 	case word == "confirm" || word == "yes":
 		if sub, err := in.st().subscriptionByConfirmMessage(ctx, m); err != nil {
 			return mail.Filing{}, err
-		} else if sub != nil && strings.EqualFold(sub.Email, from) {
+		} else if sub != nil && mail.SameAddress(sub.Email, from) {
 			row.Outcome, row.Reason = OutcomeSubscription, "subscription confirmed by reply"
+			row.proven = from
 			return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
 				_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ? WHERE id = ? AND state = 'pending'`, in.st().now(), sub.ID)
 				return err
@@ -109,7 +114,7 @@ func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.
 			return in.threadReply(ctx, row, m, *n.CommentID, own)
 		}
 	case templates.NoticeReceived:
-		if n.SubmissionID != nil && strings.EqualFold(n.Rcpt, from) && strings.TrimSpace(own) != "" {
+		if n.SubmissionID != nil && mail.SameAddress(n.Rcpt, from) && strings.TrimSpace(own) != "" {
 			return in.revise(ctx, row, m, *n.SubmissionID, own)
 		}
 	case templates.NoticeRejected:
@@ -239,11 +244,11 @@ func (s *Store) unsubscribeAddress(ctx context.Context, tx *sqlx.Tx, email strin
 	if _, err := recipientToken(ctx, tx, email); err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE email = ?`, now, email); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE email_key = ?`, now, mail.AddressKey(email)); err != nil {
 		return fmt.Errorf("unsubscribe: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'unsubscribed', unsubscribed_at = ?
-		WHERE email = ? AND state <> 'unsubscribed'`, now, email); err != nil {
+		WHERE email_key = ? AND state <> 'unsubscribed'`, now, mail.AddressKey(email)); err != nil {
 		return fmt.Errorf("unsubscribe: %w", err)
 	}
 	return nil
@@ -281,15 +286,15 @@ func (in *Ingester) notifySubscribers(ctx context.Context, tx *sqlx.Tx, sub *sub
 	}
 	var subs []Subscription
 	if err := tx.SelectContext(ctx, &subs, `SELECT s.id, s.email, s.post_slug, s.scope, s.state FROM subscriptions s
-		LEFT JOIN recipients r ON r.email = s.email
-		WHERE s.post_slug = ? AND s.state = 'active' AND r.unsubscribed_at IS NULL AND s.email <> ?
-		AND (s.scope = 'all' OR (s.scope = 'replies' AND s.email = ?))`,
-		sub.PostSlug, strings.ToLower(sub.AuthorEmail), strings.ToLower(parentAuthor)); err != nil {
+		WHERE s.post_slug = ? AND s.state = 'active' AND s.email_key <> ?
+		AND NOT EXISTS (SELECT 1 FROM recipients r WHERE r.email_key = s.email_key AND r.unsubscribed_at IS NOT NULL)
+		AND (s.scope = 'all' OR (s.scope = 'replies' AND s.email_key = ?))`,
+		sub.PostSlug, mail.AddressKey(sub.AuthorEmail), mail.AddressKey(parentAuthor)); err != nil {
 		return fmt.Errorf("subscribers of %s: %w", sub.PostSlug, err)
 	}
 	for _, s := range subs {
 		kind := templates.NoticeNewComment
-		if strings.EqualFold(s.Email, parentAuthor) {
+		if mail.SameAddress(s.Email, parentAuthor) {
 			kind = templates.NoticeNewReply
 		}
 		n := &templates.Notice{Kind: kind, SiteName: in.Site.Name, BaseURL: in.Site.BaseURL, PostTitle: sub.PostTitle,

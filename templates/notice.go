@@ -63,6 +63,10 @@ type Notice struct {
 	CommenterName string
 	ConfirmURL    string
 	Scope         string
+
+	// Guarded: the recipient has not shown the address is real, so the
+	// notice quotes only a defanged excerpt and no names (see Guard).
+	Guarded bool
 }
 
 // Rule is one of the site's comment rules as a notice cites it.

@@ -49,6 +49,9 @@ type Report struct {
 	Bounced      int             // addresses marked as bouncing in the period
 	Bounces      []Bounce        // the latest few, newest first
 	Quarantined  int             // inbound messages quarantined in the period
+	// Automatic notices not sent in the period: over the cap for one
+	// address, and over the cap on all notices together.
+	WithheldAddress, WithheldTotal int
 
 	Days  []Day        // the daily series the chart shows, oldest first
 	Chart *ReportChart // nil: the mail has no chart image

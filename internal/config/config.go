@@ -110,11 +110,25 @@ type Moderation struct {
 	// admins.
 	EscalateAfter       Duration `toml:"escalate_after"`
 	EscalateAdminsAfter Duration `toml:"escalate_admins_after"`
-	// MaxNoticesPerHour caps automatic notices to one address.
+	// MaxNoticesPerHour caps automatic notices to one address (every
+	// spelling of it: case, +tags).
 	MaxNoticesPerHour int `toml:"max_notices_per_hour"`
+	// MaxNoticesTotalPerHour caps automatic notices to all addresses
+	// together (default 200; 0: no cap). Notices over it are withheld,
+	// logged and counted in the admins' report.
+	MaxNoticesTotalPerHour *int `toml:"max_notices_total_per_hour"`
 	// MaxSubmissionsPerHour caps one sender's queued submissions; the
 	// excess is held for moderators, never dropped.
 	MaxSubmissionsPerHour int `toml:"max_submissions_per_hour"`
+}
+
+// NoticesTotalPerHour is max_notices_total_per_hour with its default
+// (200) when unset; 0 is no cap.
+func (m Moderation) NoticesTotalPerHour() int {
+	if m.MaxNoticesTotalPerHour == nil {
+		return 200
+	}
+	return max(0, *m.MaxNoticesTotalPerHour)
 }
 
 // Reports are mailed to moderation.admins.
@@ -312,6 +326,10 @@ func (c *Config) complete(getenv func(string) string) error {
 	}
 	if c.Moderation.MaxSubmissionsPerHour == 0 {
 		c.Moderation.MaxSubmissionsPerHour = 20
+	}
+	if c.Moderation.MaxNoticesTotalPerHour == nil {
+		n := 200
+		c.Moderation.MaxNoticesTotalPerHour = &n
 	}
 	if c.Moderation.UndoGrace == 0 {
 		c.Moderation.UndoGrace = Duration(5 * time.Minute)

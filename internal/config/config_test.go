@@ -38,6 +38,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if c.Web.MetricsListen != "127.0.0.1:9464" || !c.Web.MetricsDefaulted() {
 		t.Errorf("default web.metrics_listen = %q (defaulted %v), want loopback 127.0.0.1:9464", c.Web.MetricsListen, c.Web.MetricsDefaulted())
 	}
+	if got := c.Moderation.NoticesTotalPerHour(); got != 200 {
+		t.Errorf("default max_notices_total_per_hour = %d, want 200", got)
+	}
 	if c.Rules.File != "" {
 		t.Errorf("default rules.file = %q, want \"\" (the built-in rules)", c.Rules.File)
 	}
@@ -159,6 +162,26 @@ func TestMetricsListen(t *testing.T) {
 		}
 		if c.Web.MetricsListen != tt.want || c.Web.MetricsDefaulted() {
 			t.Errorf("%s: got %q (defaulted %v)", tt.set, c.Web.MetricsListen, c.Web.MetricsDefaulted())
+		}
+	}
+}
+
+// max_notices_total_per_hour = 0 turns the global cap off; unset is 200.
+func TestNoticesTotalPerHour(t *testing.T) {
+	for _, tc := range []struct {
+		line string
+		want int
+	}{{"", 200}, {"max_notices_total_per_hour = 0", 0}, {"max_notices_total_per_hour = 50", 50}} {
+		p := filepath.Join(t.TempDir(), "modbot.toml")
+		if err := os.WriteFile(p, []byte(minimal+tc.line+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		c, err := Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := c.Moderation.NoticesTotalPerHour(); got != tc.want {
+			t.Errorf("%q: %d, want %d", tc.line, got, tc.want)
 		}
 	}
 }

@@ -91,7 +91,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		Prechecks: rules.Engine(), Rules: rules.Rules(),
 		UndoGrace: cfg.Moderation.UndoGrace.D(), NotifyReceived: *cfg.Moderation.NotifyReceived,
 		TrustedAuthServID: cfg.Moderation.TrustedAuthServID,
-		Limits: queue.Limits{NoticesPerHour: cfg.Moderation.MaxNoticesPerHour,
+		Limits: queue.Limits{NoticesPerHour: cfg.Moderation.MaxNoticesPerHour, NoticesTotalPerHour: cfg.Moderation.NoticesTotalPerHour(),
 			SubmissionsPerHour: cfg.Moderation.MaxSubmissionsPerHour},
 		Logger: logger.With("part", "ingest"),
 		// Any outcome may have written mail (a notice, a confirmation).

@@ -1,0 +1,138 @@
+-- +goose Up
+-- One identity per address (mail.AddressKey: lower-cased, "+tag"
+-- removed, Gmail dots removed), stored beside each address that limits,
+-- duplicate checks and lookups compare: SQL cannot compute it, so Go
+-- fills it for new rows. Old rows get lower-case with the "+tag" cut
+-- here (Gmail dots stay: a handful of old rows at most miss a match).
+ALTER TABLE outbox ADD COLUMN rcpt_key TEXT NOT NULL DEFAULT '';
+UPDATE outbox SET rcpt_key = CASE
+    WHEN instr(rcpt_to, '+') > 1 AND instr(rcpt_to, '+') < instr(rcpt_to, '@')
+    THEN lower(trim(substr(rcpt_to, 1, instr(rcpt_to, '+') - 1) || substr(rcpt_to, instr(rcpt_to, '@'))))
+    ELSE lower(trim(rcpt_to)) END;
+-- The per-address notice rate, and the cap on all notices together.
+CREATE INDEX outbox_rcpt_key ON outbox (rcpt_key, kind, created_at);
+CREATE INDEX outbox_kind_created ON outbox (kind, created_at);
+
+ALTER TABLE submissions ADD COLUMN author_key TEXT NOT NULL DEFAULT '';
+UPDATE submissions SET author_key = CASE
+    WHEN instr(author_email, '+') > 1 AND instr(author_email, '+') < instr(author_email, '@')
+    THEN lower(trim(substr(author_email, 1, instr(author_email, '+') - 1) || substr(author_email, instr(author_email, '@'))))
+    ELSE lower(trim(author_email)) END;
+CREATE INDEX submissions_author_key ON submissions (author_key, created_at);
+
+ALTER TABLE blocked_senders ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
+UPDATE blocked_senders SET email_key = CASE
+    WHEN instr(email, '+') > 1 AND instr(email, '+') < instr(email, '@')
+    THEN lower(trim(substr(email, 1, instr(email, '+') - 1) || substr(email, instr(email, '@'))))
+    ELSE lower(trim(email)) END;
+CREATE INDEX blocked_senders_key ON blocked_senders (email_key);
+
+-- recipients: several old rows may share a key (carol@ and carol+x@);
+-- new ones are found and made by key, so there is one per key.
+-- proven_at: the address showed it is real (it answered a notice sent
+-- to it, or confirmed a subscription); until then notices to it quote
+-- no display name, no live link and only a short excerpt.
+ALTER TABLE recipients ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
+ALTER TABLE recipients ADD COLUMN proven_at TIMESTAMP;
+UPDATE recipients SET email_key = CASE
+    WHEN instr(email, '+') > 1 AND instr(email, '+') < instr(email, '@')
+    THEN lower(trim(substr(email, 1, instr(email, '+') - 1) || substr(email, instr(email, '@'))))
+    ELSE lower(trim(email)) END;
+CREATE INDEX recipients_key ON recipients (email_key);
+
+ALTER TABLE subscriptions ADD COLUMN email_key TEXT NOT NULL DEFAULT '';
+UPDATE subscriptions SET email_key = CASE
+    WHEN instr(email, '+') > 1 AND instr(email, '+') < instr(email, '@')
+    THEN lower(trim(substr(email, 1, instr(email, '+') - 1) || substr(email, instr(email, '@'))))
+    ELSE lower(trim(email)) END;
+CREATE INDEX subscriptions_key ON subscriptions (email_key, post_slug);
+
+-- A confirmed subscription proved its address.
+UPDATE recipients SET proven_at = (SELECT MIN(s.confirmed_at) FROM subscriptions s
+    WHERE s.email_key = recipients.email_key AND s.confirmed_at IS NOT NULL)
+WHERE proven_at IS NULL;
+
+-- Automatic notices modbot did not send because a limit was reached, for
+-- the admins' report.
+CREATE TABLE notices_withheld (
+    id         INTEGER PRIMARY KEY,
+    rcpt_key   TEXT NOT NULL,
+    notice     TEXT NOT NULL,
+    reason     TEXT NOT NULL,   -- address | total: which cap
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX notices_withheld_created ON notices_withheld (created_at);
+
+-- A row written without its key (by code that predates it) gets the SQL
+-- approximation, so no row is ever invisible to a key lookup.
+-- +goose StatementBegin
+CREATE TRIGGER outbox_rcpt_key_fill AFTER INSERT ON outbox WHEN NEW.rcpt_key = ''
+BEGIN
+    UPDATE outbox SET rcpt_key = CASE
+        WHEN instr(NEW.rcpt_to, '+') > 1 AND instr(NEW.rcpt_to, '+') < instr(NEW.rcpt_to, '@')
+        THEN lower(trim(substr(NEW.rcpt_to, 1, instr(NEW.rcpt_to, '+') - 1) || substr(NEW.rcpt_to, instr(NEW.rcpt_to, '@'))))
+        ELSE lower(trim(NEW.rcpt_to)) END
+    WHERE id = NEW.id;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER submissions_author_key_fill AFTER INSERT ON submissions WHEN NEW.author_key = ''
+BEGIN
+    UPDATE submissions SET author_key = CASE
+        WHEN instr(NEW.author_email, '+') > 1 AND instr(NEW.author_email, '+') < instr(NEW.author_email, '@')
+        THEN lower(trim(substr(NEW.author_email, 1, instr(NEW.author_email, '+') - 1) || substr(NEW.author_email, instr(NEW.author_email, '@'))))
+        ELSE lower(trim(NEW.author_email)) END
+    WHERE id = NEW.id;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER blocked_senders_email_key_fill AFTER INSERT ON blocked_senders WHEN NEW.email_key = ''
+BEGIN
+    UPDATE blocked_senders SET email_key = CASE
+        WHEN instr(NEW.email, '+') > 1 AND instr(NEW.email, '+') < instr(NEW.email, '@')
+        THEN lower(trim(substr(NEW.email, 1, instr(NEW.email, '+') - 1) || substr(NEW.email, instr(NEW.email, '@'))))
+        ELSE lower(trim(NEW.email)) END
+    WHERE email = NEW.email;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER recipients_email_key_fill AFTER INSERT ON recipients WHEN NEW.email_key = ''
+BEGIN
+    UPDATE recipients SET email_key = CASE
+        WHEN instr(NEW.email, '+') > 1 AND instr(NEW.email, '+') < instr(NEW.email, '@')
+        THEN lower(trim(substr(NEW.email, 1, instr(NEW.email, '+') - 1) || substr(NEW.email, instr(NEW.email, '@'))))
+        ELSE lower(trim(NEW.email)) END
+    WHERE email = NEW.email;
+END;
+-- +goose StatementEnd
+-- +goose StatementBegin
+CREATE TRIGGER subscriptions_email_key_fill AFTER INSERT ON subscriptions WHEN NEW.email_key = ''
+BEGIN
+    UPDATE subscriptions SET email_key = CASE
+        WHEN instr(NEW.email, '+') > 1 AND instr(NEW.email, '+') < instr(NEW.email, '@')
+        THEN lower(trim(substr(NEW.email, 1, instr(NEW.email, '+') - 1) || substr(NEW.email, instr(NEW.email, '@'))))
+        ELSE lower(trim(NEW.email)) END
+    WHERE id = NEW.id;
+END;
+-- +goose StatementEnd
+
+-- +goose Down
+DROP TRIGGER outbox_rcpt_key_fill;
+DROP TRIGGER submissions_author_key_fill;
+DROP TRIGGER blocked_senders_email_key_fill;
+DROP TRIGGER recipients_email_key_fill;
+DROP TRIGGER subscriptions_email_key_fill;
+DROP INDEX notices_withheld_created;
+DROP TABLE notices_withheld;
+DROP INDEX subscriptions_key;
+ALTER TABLE subscriptions DROP COLUMN email_key;
+DROP INDEX recipients_key;
+ALTER TABLE recipients DROP COLUMN proven_at;
+ALTER TABLE recipients DROP COLUMN email_key;
+DROP INDEX blocked_senders_key;
+ALTER TABLE blocked_senders DROP COLUMN email_key;
+DROP INDEX submissions_author_key;
+ALTER TABLE submissions DROP COLUMN author_key;
+DROP INDEX outbox_kind_created;
+DROP INDEX outbox_rcpt_key;
+ALTER TABLE outbox DROP COLUMN rcpt_key;
