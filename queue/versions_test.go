@@ -5,10 +5,14 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io/fs"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/pressly/goose/v3"
 
 	"modbot/mail"
 )
@@ -288,4 +292,62 @@ func TestRevisionAddress(t *testing.T) {
 	if n := len(m.notices("not_revised", "carol@people.example")); n != 1 {
 		t.Errorf("carol was told %d times that her late revision was feedback", n)
 	}
+}
+
+// Migration 00014 keeps every existing text as version 1, and marks a
+// digest that showed a text since revised (before versions were kept) as
+// showing version 0, so a decision from it is refused.
+func TestVersionsMigrationBackfills(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "modbot.db")
+	db, err := openDB("file:" + path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, _ := fs.Sub(migrations, "migrations")
+	p, err := goose.NewProvider(goose.DialectSQLite3, db.DB, sub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.UpTo(ctx, 13); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	for _, q := range []string{
+		`INSERT INTO inbound (id, mailbox, uid_validity, uid, hash, size, kind, outcome, folder, received_at) VALUES (1, 'INBOX', 1, 1, 'h1', 1, 'submission', 'queued', 'x', ?)`,
+		`INSERT INTO inbound (id, mailbox, uid_validity, uid, hash, size, kind, outcome, folder, received_at) VALUES (2, 'INBOX', 1, 2, 'h2', 1, 'submission', 'queued', 'x', ?)`,
+		`INSERT INTO submissions (id, inbound_id, post_known, author_name, author_email, body, state, created_at) VALUES (1001, 1, 1, 'A', 'a@x', 'Unrevised.', 'pending', ?)`,
+		`INSERT INTO submissions (id, inbound_id, post_known, author_name, author_email, body, state, created_at, revised_at) VALUES (1002, 2, 1, 'B', 'b@x', 'Revised.', 'pending', ?, ?)`,
+		`INSERT INTO digests (id, token, moderator, message_id, created_at) VALUES (1, 'tok1', 'alice@mods.example', 'd1', ?)`,
+		`INSERT INTO digest_items (digest_id, number, submission_id) VALUES (1, 1, 1001), (1, 2, 1002)`,
+	} {
+		args := []any{}
+		for range strings.Count(q, "?") {
+			args = append(args, t0)
+		}
+		if strings.Contains(q, "revised_at") {
+			args[1] = t0.Add(time.Hour)
+		}
+		if _, err := db.Exec(q, args...); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var versions []string
+	db.Select(&versions, `SELECT submission_id || ' ' || version || ' ' || body FROM submission_versions ORDER BY submission_id`)
+	if fmt.Sprint(versions) != "[1001 1 Unrevised. 1002 1 Revised.]" {
+		t.Errorf("versions %q", versions)
+	}
+	var shown []int
+	db.Select(&shown, `SELECT version FROM digest_items ORDER BY number`)
+	if fmt.Sprint(shown) != "[1 0]" {
+		t.Errorf("digest items show versions %v, want [1 0]", shown)
+	}
+	// And back down.
+	if _, err := p.DownTo(ctx, 13); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	db.Close()
 }
