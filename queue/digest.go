@@ -204,7 +204,8 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 			LEFT JOIN posts p ON p.slug = s.post_slug
 			LEFT JOIN comments c ON c.id = s.parent_id
 			WHERE (s.state = 'pending' OR s.state = 'held' AND NOT EXISTS (
-				SELECT 1 FROM decisions x WHERE x.submission_id = s.id AND x.undone_at IS NULL))
+				SELECT 1 FROM decisions x WHERE x.submission_id = s.id AND x.undone_at IS NULL
+				AND COALESCE(x.version, s.version) = s.version))
 			AND NOT EXISTS (
 				SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
 				WHERE di.submission_id = s.id AND d.moderator = ? AND d.created_at > ?

@@ -351,3 +351,32 @@ func TestVersionsMigrationBackfills(t *testing.T) {
 	}
 	db.Close()
 }
+
+// A comment a moderator held, then revised by its author, comes back in
+// the next digest: the hold was a decision on the old text.
+func TestHeldCommentRevisedIsListedAgain(t *testing.T) {
+	m := newModeration(t)
+	m.submit("Carol <carol@people.example>", "Held text.")
+	r := reviseAddress(t, m.notices("received", "carol@people.example")[0])
+	tok, _ := m.digestNow()
+	m.reply("Alice <alice@mods.example>", tok, "hold 1")
+	if st := m.state(1001); st != "held" {
+		t.Fatalf("state %s", st)
+	}
+	before := len(digestsTo(t, m.s, "alice@mods.example"))
+	if _, text := m.digestNow(); len(digestsTo(t, m.s, "alice@mods.example")) != before {
+		t.Fatalf("a held comment is listed again before any change:\n%s", text)
+	}
+	m.now = m.now.Add(time.Minute)
+	if got := m.writeTo("Carol <carol@people.example>", r, "Better text."); got.Outcome != OutcomeRevised {
+		t.Fatalf("revising a held comment: %+v", got)
+	}
+	tok, text := m.digestNow()
+	if !strings.Contains(text, "Better text.") {
+		t.Fatalf("the revised held comment is not in the next digest:\n%s", text)
+	}
+	m.reply("Alice <alice@mods.example>", tok, "approve 1")
+	if p := m.published(); len(p) != 1 || p[0] != "Better text." {
+		t.Errorf("published %q", p)
+	}
+}
