@@ -165,12 +165,17 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 		return fmt.Errorf("version of #%d: %w", id, err)
 	}
 	if sub.State == from[0] || sub.State == from[1] {
-		seen, err := r.seenVersion(id, number)
+		seen, shown, err := r.seenVersion(id, number)
 		if err != nil {
 			return err
 		}
+		if !shown {
+			r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: fmt.Sprintf("%s #%d", action, id),
+				Reason: fmt.Sprintf("#%d was never in a digest sent to you; it is in your next digest", id)})
+			return nil
+		}
 		if seen < version {
-			return r.revised(action, id, number, version, seen)
+			return r.revised(action, id, number, version)
 		}
 	}
 	res, err := r.tx.ExecContext(r.ctx, `UPDATE submissions SET state = ?, decided_at = ? WHERE id = ? AND state IN (?, ?) AND version = ?`,
@@ -248,31 +253,26 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 
 // seenVersion is the version of comment id the moderator was shown: as
 // item number of this digest, or else in the latest digest sent to them
-// that listed it (0: never shown).
-func (r *replyRun) seenVersion(id int64, number int) (int, error) {
+// that listed it. shown is false when no digest sent to them did.
+func (r *replyRun) seenVersion(id int64, number int) (seen int, shown bool, err error) {
 	if it, ok := r.items[number]; ok && number != 0 && it.SubmissionID != nil && *it.SubmissionID == id {
-		return it.Version, nil
+		return it.Version, true, nil
 	}
-	var seen []int
-	if err := r.tx.SelectContext(r.ctx, &seen, `SELECT di.version FROM digest_items di JOIN digests d ON d.id = di.digest_id
+	var versions []int
+	if err := r.tx.SelectContext(r.ctx, &versions, `SELECT di.version FROM digest_items di JOIN digests d ON d.id = di.digest_id
 		WHERE di.submission_id = ? AND d.moderator = ? ORDER BY d.created_at DESC, d.id DESC LIMIT 1`, id, r.moderator); err != nil {
-		return 0, fmt.Errorf("version of #%d shown to %s: %w", id, r.moderator, err)
+		return 0, false, fmt.Errorf("version of #%d shown to %s: %w", id, r.moderator, err)
 	}
-	if len(seen) == 0 {
-		return 0, nil
+	if len(versions) == 0 {
+		return 0, false, nil
 	}
-	return seen[0], nil
+	return versions[0], true, nil
 }
 
 // revised reports a decision not applied because the comment changed
-// after the moderator was shown it (or was never shown to them). The
-// digest due query lists the current version again at once.
-func (r *replyRun) revised(action string, id int64, number, version, seen int) error {
-	if seen == 0 && number == 0 {
-		r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: fmt.Sprintf("%s #%d", action, id),
-			Reason: fmt.Sprintf("#%d was never in a digest sent to you; it is in your next digest", id)})
-		return nil
-	}
+// after the moderator was shown it. The digest due query lists the
+// current version again at once.
+func (r *replyRun) revised(action string, id int64, number, version int) error {
 	var shown bool
 	if err := r.tx.GetContext(r.ctx, &shown, `SELECT EXISTS (SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
 		WHERE di.submission_id = ? AND d.moderator = ? AND di.version = ?)`, id, r.moderator, version); err != nil {

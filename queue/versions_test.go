@@ -146,6 +146,15 @@ func TestDecisionByIDNeedsTheCurrentVersionShown(t *testing.T) {
 	if p := m.published(); len(p) != 1 || p[0] != "Second text." {
 		t.Errorf("published %q", p)
 	}
+	// A comment never shown to bob cannot be decided by "#id" at all.
+	m.submit("Dave <dave@people.example>", "Never shown.")
+	m.reply("Bob <bob@mods.example>", bobFirst, "approve #1002")
+	if st := m.state(1002); st != "pending" {
+		t.Errorf("bob approved #1002 unseen: %s", st)
+	}
+	if conf := m.lastMail("confirmation", "bob@mods.example"); !strings.Contains(strings.Join(strings.Fields(conf.Text), " "), "#1002 was never in a digest sent to you") {
+		t.Errorf("bob's confirmation:\n%s", conf.Text)
+	}
 }
 
 // Every text a comment had is kept and exported; the confirmation of
