@@ -48,6 +48,9 @@ func Classify(m *Message, site SiteAddress) Classification {
 	if token := unsubscribeToken(m, local, domain); token != "" {
 		return Classification{Kind: KindUnsubscribe, Reason: "unsubscribe by mail (List-Unsubscribe)", UnsubscribeToken: token}
 	}
+	if token := revisionToken(m, local, domain); token != "" {
+		return Classification{Kind: KindRevision, Reason: "mail to a comment's revision address", RevisionToken: token}
+	}
 	if !validFrom(m.From) {
 		return Classification{Kind: KindMalformed, Reason: "no From address"}
 	}
@@ -212,9 +215,22 @@ func unsubscribeToken(m *Message, local, domain string) string {
 	return ""
 }
 
+// revisionToken reads moderator+r-<token>@, the address a "received"
+// notice gives for changing the comment.
+func revisionToken(m *Message, local, domain string) string {
+	for _, d := range plusDetails(m, local, domain) {
+		if len(d) > 2 && strings.EqualFold(d[:2], "r-") && digestTokenRE.MatchString(d[2:]) {
+			return strings.ToLower(d[2:])
+		}
+	}
+	return ""
+}
+
 // reservedSlug reports plus details modbot uses itself: d- (digest
-// replies) and u- (unsubscribe).
-func reservedSlug(s string) bool { return strings.HasPrefix(s, "d-") || strings.HasPrefix(s, "u-") }
+// replies), u- (unsubscribe) and r- (revisions).
+func reservedSlug(s string) bool {
+	return strings.HasPrefix(s, "d-") || strings.HasPrefix(s, "u-") || strings.HasPrefix(s, "r-")
+}
 
 func plusSlug(m *Message, local, domain string) string {
 	for _, d := range plusDetails(m, local, domain) {

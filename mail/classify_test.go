@@ -187,6 +187,16 @@ func TestClassify(t *testing.T) {
 		{"token for another local part", msg(from, nil, to("admin+d-abcdefgh@forum.example")),
 			Classification{Kind: KindSubmission, Reason: "no post named", AuthorName: "Jane Doe"}},
 
+		// Revisions: moderator+r-<token>@, the token lower-cased.
+		{"revision", msg(from, nil, to("Moderator+r-Ab3dEf9hXk2mN4pQ@Forum.Example")),
+			Classification{Kind: KindRevision, Reason: "mail to a comment's revision address", RevisionToken: "ab3def9hxk2mn4pq"}},
+		{"revision without from", msg(nil, nil, to("moderator+r-abcdefgh@forum.example")),
+			Classification{Kind: KindRevision, Reason: "mail to a comment's revision address", RevisionToken: "abcdefgh"}},
+		{"revision token too short", msg(from, nil, to("moderator+r-abc@forum.example")),
+			Classification{Kind: KindSubmission, Reason: "no post named", AuthorName: "Jane Doe"}},
+		{"r- is no post", msg(from, map[string]string{"X-Comment-Post": "r-abc"}, nil),
+			Classification{Kind: KindSubmission, Reason: "no post named", AuthorName: "Jane Doe"}},
+
 		// No usable sender.
 		{"no from", msg(nil, nil, nil), Classification{Kind: KindMalformed, Reason: "no From address"}},
 		{"from without address", msg(&Address{Name: "Eve"}, nil, nil), Classification{Kind: KindMalformed, Reason: "no From address"}},

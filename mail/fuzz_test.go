@@ -46,6 +46,9 @@ func FuzzParse(f *testing.F) {
 		oneLine("AuthorName", c.AuthorName)
 		oneLine("PostSlug", c.PostSlug)
 		oneLine("ParentID", c.ParentID)
+		if c.RevisionToken != "" && !digestTokenRE.MatchString(c.RevisionToken) {
+			t.Fatalf("revision token %q is not a token", c.RevisionToken)
+		}
 		for _, a := range slices.Concat(m.To, m.Cc, m.ReplyTo) {
 			oneLine("name", a.Name)
 			oneLine("address", a.Addr)

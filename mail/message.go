@@ -81,6 +81,10 @@ const (
 	// KindUnsubscribe is mail to moderator+u-<token>@: a notice's
 	// List-Unsubscribe mailto.
 	KindUnsubscribe Kind = "unsubscribe"
+	// KindRevision is mail to moderator+r-<token>@: a commenter's new
+	// text for their waiting comment, the address its "received" notice
+	// gave.
+	KindRevision Kind = "revision"
 )
 
 // PostVia says how a submission named its post.
@@ -109,6 +113,8 @@ type Classification struct {
 	DigestToken string
 	// For unsubscribe mail: the recipient's token.
 	UnsubscribeToken string
+	// For revisions: the submission's revision token.
+	RevisionToken string
 }
 
 func canonicalKey(k string) string { return textproto.CanonicalMIMEHeaderKey(k) }

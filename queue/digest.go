@@ -41,8 +41,9 @@ func (s Site) domain() string {
 }
 
 // Digester sends each moderator a digest of what waits for them: pending
-// submissions not yet shown to them (or shown longer ago than Reminder)
-// and feedback they have not seen.
+// submissions whose current version was not yet shown to them (or was
+// shown longer ago than Reminder) and feedback they have not seen. Each
+// item records the version it shows.
 type Digester struct {
 	Store      *Store
 	Templates  *templates.Set
@@ -172,6 +173,7 @@ type dueSubmission struct {
 	AuthorName  string    `db:"author_name"`
 	AuthorEmail string    `db:"author_email"`
 	Body        string    `db:"body"`
+	Version     int       `db:"version"`
 	CreatedAt   time.Time `db:"created_at"`
 	Reminder    bool      `db:"reminder"`
 	Revised     bool      `db:"revised"`
@@ -195,18 +197,19 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 		var subs []dueSubmission
 		if err := tx.SelectContext(ctx, &subs, `SELECT s.id, s.post_slug, s.post_known, p.title, p.url,
 				c.body AS parent_body, c.author_name AS parent_name,
-				s.author_name, s.author_email, s.body, s.created_at, s.revised_at IS NOT NULL AS revised,
+				s.author_name, s.author_email, s.body, s.version, s.created_at, s.revised_at IS NOT NULL AS revised,
 				EXISTS (SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
 					WHERE di.submission_id = s.id AND d.moderator = ?) AS reminder
 			FROM submissions s
 			LEFT JOIN posts p ON p.slug = s.post_slug
 			LEFT JOIN comments c ON c.id = s.parent_id
 			WHERE (s.state = 'pending' OR s.state = 'held' AND NOT EXISTS (
-				SELECT 1 FROM decisions x WHERE x.submission_id = s.id AND x.undone_at IS NULL))
+				SELECT 1 FROM decisions x WHERE x.submission_id = s.id AND x.undone_at IS NULL
+				AND COALESCE(x.version, s.version) = s.version))
 			AND NOT EXISTS (
 				SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
 				WHERE di.submission_id = s.id AND d.moderator = ? AND d.created_at > ?
-				AND d.created_at > COALESCE(s.revised_at, ''))
+				AND di.version = s.version)
 			ORDER BY s.id`, moderator, moderator, now.Add(-d.Reminder)); err != nil {
 			return fmt.Errorf("due submissions: %w", err)
 		}
@@ -258,8 +261,8 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 		number := 0
 		for _, s := range subs {
 			number++
-			if _, err := tx.ExecContext(ctx, `INSERT INTO digest_items (digest_id, number, submission_id) VALUES (?, ?, ?)`,
-				digestID, number, s.ID); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO digest_items (digest_id, number, submission_id, version) VALUES (?, ?, ?, ?)`,
+				digestID, number, s.ID, s.Version); err != nil {
 				return fmt.Errorf("number submission %d: %w", s.ID, err)
 			}
 			item, err := d.item(ctx, tx, number, s)

@@ -43,16 +43,32 @@ type ExportedDecision struct {
 	UndoneAt       *time.Time `json:"undone_at,omitempty"`
 	// OriginalBody is, for an edit, what the commenter wrote.
 	OriginalBody string `json:"original_body,omitempty"`
+	// Version is the version of the comment decided on; 0 for a
+	// decision from before versions were kept.
+	Version int `json:"version,omitempty"`
+}
+
+// ExportedVersion is one line of an export: one text a submission had.
+// Version 1 is the text that arrived first; each revision by its author
+// adds one. No text is ever dropped.
+type ExportedVersion struct {
+	Type       string    `json:"type"` // "version"
+	Submission int64     `json:"submission"`
+	Version    int       `json:"version"`
+	Body       string    `json:"body"`
+	At         time.Time `json:"at"`
 }
 
 // ExportResult counts the lines an export wrote.
 type ExportResult struct {
 	Comments  int
 	Decisions int
+	Versions  int
 }
 
-// Export writes every published comment, then every decision, as JSON
-// lines, oldest first, from one consistent snapshot of the store.
+// Export writes every published comment, then every decision, then
+// every version of every submission's text, as JSON lines, oldest first,
+// from one consistent snapshot of the store.
 func (s *Store) Export(ctx context.Context, w io.Writer) (ExportResult, error) {
 	var res ExportResult
 	// A read transaction: a daemon writing meanwhile cannot make the
@@ -80,11 +96,11 @@ func (s *Store) Export(ctx context.Context, w io.Writer) (ExportResult, error) {
 	}
 
 	err = eachRow(ctx, tx, `SELECT id, submission_id, moderator, action, from_state, to_state, rules, reason,
-		created_at, reply_message_id, undone_at, original_body FROM decisions ORDER BY id`, func(rows *sqlx.Rows) error {
+		created_at, reply_message_id, undone_at, original_body, COALESCE(version, 0) FROM decisions ORDER BY id`, func(rows *sqlx.Rows) error {
 		d := ExportedDecision{Type: "decision", Rules: []int{}}
 		var rules string
 		if err := rows.Scan(&d.ID, &d.Submission, &d.Moderator, &d.Action, &d.FromState, &d.ToState, &rules, &d.Reason,
-			&d.At, &d.ReplyMessageID, &d.UndoneAt, &d.OriginalBody); err != nil {
+			&d.At, &d.ReplyMessageID, &d.UndoneAt, &d.OriginalBody, &d.Version); err != nil {
 			return err
 		}
 		for _, r := range strings.Split(rules, ",") {
@@ -102,6 +118,20 @@ func (s *Store) Export(ctx context.Context, w io.Writer) (ExportResult, error) {
 	})
 	if err != nil {
 		return res, fmt.Errorf("export decisions: %w", err)
+	}
+
+	err = eachRow(ctx, tx, `SELECT submission_id, version, body, created_at FROM submission_versions
+		ORDER BY submission_id, version`, func(rows *sqlx.Rows) error {
+		v := ExportedVersion{Type: "version"}
+		if err := rows.Scan(&v.Submission, &v.Version, &v.Body, &v.At); err != nil {
+			return err
+		}
+		v.At = v.At.UTC()
+		res.Versions++
+		return enc.Encode(v)
+	})
+	if err != nil {
+		return res, fmt.Errorf("export versions: %w", err)
 	}
 	return res, nil
 }

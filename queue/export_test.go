@@ -27,11 +27,12 @@ func TestExportCommentsAndAuditLog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.Comments != 3 || res.Decisions != 3 {
+	if res.Comments != 3 || res.Decisions != 3 || res.Versions != 3 {
 		t.Errorf("result %+v", res)
 	}
 	var comments []ExportedComment
 	var decisions []ExportedDecision
+	var versions []ExportedVersion
 	sc := bufio.NewScanner(&buf)
 	for sc.Scan() {
 		line := sc.Bytes()
@@ -51,12 +52,22 @@ func TestExportCommentsAndAuditLog(t *testing.T) {
 			var d ExportedDecision
 			json.Unmarshal(line, &d)
 			decisions = append(decisions, d)
+		case "version":
+			var v ExportedVersion
+			json.Unmarshal(line, &v)
+			versions = append(versions, v)
 		default:
 			t.Errorf("line of type %q: %s", probe.Type, line)
 		}
 	}
-	if len(comments) != 3 || len(decisions) != 3 {
-		t.Fatalf("%d comments, %d decisions", len(comments), len(decisions))
+	if len(comments) != 3 || len(decisions) != 3 || len(versions) != 3 {
+		t.Fatalf("%d comments, %d decisions, %d versions", len(comments), len(decisions), len(versions))
+	}
+	if v := versions[2]; v.Submission != 1003 || v.Version != 1 || strings.TrimSpace(v.Body) != "Edit me: encyrption." || v.At.IsZero() {
+		t.Errorf("version %+v", v)
+	}
+	if d := decisions[2]; d.Version != 1 {
+		t.Errorf("the edit decision records version %d, want 1", d.Version)
 	}
 	if c := comments[0]; c.Post != "uk-meta-encryption" || strings.TrimSpace(c.Body) != "Good point about encryption." ||
 		c.AuthorName != "Commenter 0" || c.Submission == nil || *c.Submission != 1001 || c.PublishedAt.IsZero() {

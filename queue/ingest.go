@@ -142,6 +142,8 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 		return in.reply(ctx, row, m, c)
 	case mail.KindUnsubscribe:
 		return in.unsubscribeByToken(ctx, row, c.UnsubscribeToken)
+	case mail.KindRevision:
+		return in.reviseByToken(ctx, row, m, c.RevisionToken)
 	case mail.KindFeedback:
 		return in.replyToNotice(ctx, row, m, c)
 	default:
@@ -331,20 +333,27 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 		hits = append([]precheck.Hit{*hold}, hits...)
 		state, row.Reason = "held", strings.TrimSpace(row.Reason+"; held: over the submission rate limit")
 	}
+	reviseToken, err := newToken()
+	if err != nil {
+		return mail.Filing{}, err
+	}
 	return in.record(ctx, row, func(tx *sqlx.Tx, inboundID int64) error {
 		if err := wroteAgain(ctx, tx, m.From.Addr); err != nil {
 			return err
 		}
 		res, err := tx.ExecContext(ctx, `INSERT INTO submissions
-			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, author_key, message_id, subject, body, body_hash, html_only, state, created_at, notify)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			(inbound_id, post_slug, post_known, post_via, parent_ref, parent_id, author_name, author_email, author_key, message_id, subject, body, body_hash, html_only, state, created_at, notify, version, revise_token)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 			inboundID, c.PostSlug, post != nil, string(c.PostVia), c.ParentID, parentID, c.AuthorName, m.From.Addr, mail.AddressKey(m.From.Addr),
-			m.MessageID, m.Subject, m.Text, textHash, m.HTMLOnly, state, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))))
+			m.MessageID, m.Subject, m.Text, textHash, m.HTMLOnly, state, row.ReceivedAt, strings.ToLower(strings.TrimSpace(m.Get("X-Comment-Notify"))), reviseToken)
 		if err != nil {
 			return fmt.Errorf("insert submission: %w", err)
 		}
 		id, err := res.LastInsertId()
 		if err != nil {
+			return err
+		}
+		if err := insertVersion(ctx, tx, id, 1, m.Text, textHash, inboundID, row.ReceivedAt); err != nil {
 			return err
 		}
 		if err := insertHits(ctx, tx, id, hits); err != nil {
@@ -371,6 +380,7 @@ func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Mes
 			return err
 		}
 		n := in.noticeView("received", sub)
+		n.ReviseAddress = in.Site.plus("r-" + reviseToken)
 		seen := map[int]bool{}
 		for _, h := range hits {
 			n.Hits = append(n.Hits, templates.Hit{Rule: h.Rule, Title: h.Title, Severity: string(h.Severity),
@@ -446,6 +456,12 @@ func (s *Store) thread(ctx context.Context, slug string) ([]precheck.Comment, er
 }
 
 func (in *Ingester) feedback(ctx context.Context, row *inboundRow, m *mail.Message, reason string) (mail.Filing, error) {
+	return in.feedbackThen(ctx, row, m, reason, nil)
+}
+
+// feedbackThen records m as feedback and, in the same transaction, runs
+// then (when not nil).
+func (in *Ingester) feedbackThen(ctx context.Context, row *inboundRow, m *mail.Message, reason string, then func(tx *sqlx.Tx) error) (mail.Filing, error) {
 	row.Kind = string(mail.KindFeedback)
 	row.Outcome, row.Reason = OutcomeFeedback, reason
 	return in.record(ctx, row, func(tx *sqlx.Tx, inboundID int64) error {
@@ -457,6 +473,9 @@ func (in *Ingester) feedback(ctx context.Context, row *inboundRow, m *mail.Messa
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, inboundID, name, addr, m.Subject, m.Text, m.MessageID, reason, row.ReceivedAt)
 		if err != nil {
 			return fmt.Errorf("insert feedback: %w", err)
+		}
+		if then != nil {
+			return then(tx)
 		}
 		return nil
 	})

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/jmoiron/sqlx"
 
@@ -33,6 +34,7 @@ type digestItem struct {
 	Number       int    `db:"number"`
 	SubmissionID *int64 `db:"submission_id"`
 	FeedbackID   *int64 `db:"feedback_id"`
+	Version      int    `db:"version"` // of the comment, as the digest showed it
 }
 
 // replyRun is the work of one authenticated moderator reply: it applies
@@ -61,7 +63,7 @@ func (in *Ingester) applyReply(ctx context.Context, tx *sqlx.Tx, m *mail.Message
 		return fmt.Errorf("digest of token: %w", err)
 	}
 	var items []digestItem
-	if err := tx.SelectContext(ctx, &items, `SELECT number, submission_id, feedback_id FROM digest_items WHERE digest_id = ?`, r.digestID); err != nil {
+	if err := tx.SelectContext(ctx, &items, `SELECT number, submission_id, feedback_id, version FROM digest_items WHERE digest_id = ?`, r.digestID); err != nil {
 		return fmt.Errorf("digest items: %w", err)
 	}
 	for _, it := range items {
@@ -145,7 +147,8 @@ func (r *replyRun) resolve(t mail.Target) (id int64, number int, why string) {
 }
 
 // decide applies one decision to one submission by compare-and-set: it
-// takes effect only if nobody decided the item first.
+// takes effect only if nobody decided the item first, and only on the
+// version of the comment the moderator was shown.
 func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 	action := string(c.Verb)
 	to := actionState[action]
@@ -157,8 +160,26 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 	if err != nil {
 		return err
 	}
-	res, err := r.tx.ExecContext(r.ctx, `UPDATE submissions SET state = ?, decided_at = ? WHERE id = ? AND state IN (?, ?)`,
-		to, r.now, id, from[0], from[1])
+	var version int
+	if err := r.tx.GetContext(r.ctx, &version, `SELECT version FROM submissions WHERE id = ?`, id); err != nil {
+		return fmt.Errorf("version of #%d: %w", id, err)
+	}
+	if sub.State == from[0] || sub.State == from[1] {
+		seen, shown, err := r.seenVersion(id, number)
+		if err != nil {
+			return err
+		}
+		if !shown {
+			r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: fmt.Sprintf("%s #%d", action, id),
+				Reason: fmt.Sprintf("#%d was never in a digest sent to you; it is in your next digest", id)})
+			return nil
+		}
+		if seen < version {
+			return r.revised(action, id, number, version)
+		}
+	}
+	res, err := r.tx.ExecContext(r.ctx, `UPDATE submissions SET state = ?, decided_at = ? WHERE id = ? AND state IN (?, ?) AND version = ?`,
+		to, r.now, id, from[0], from[1], version)
 	if err != nil {
 		return fmt.Errorf("decide #%d: %w", id, err)
 	}
@@ -174,9 +195,9 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 		original = sub.Body
 	}
 	if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO decisions
-		(submission_id, moderator, action, from_state, to_state, rules, reason, original_body, reply_message_id, created_at, digest_id, item_number)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		id, r.moderator, action, sub.State, to, strings.Join(rules, ","), c.Reason, original, r.msg.MessageID, r.now, r.digestID, number); err != nil {
+		(submission_id, moderator, action, from_state, to_state, rules, reason, original_body, reply_message_id, created_at, digest_id, item_number, version)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, r.moderator, action, sub.State, to, strings.Join(rules, ","), c.Reason, original, r.msg.MessageID, r.now, r.digestID, number, version); err != nil {
 		return fmt.Errorf("record decision on #%d: %w", id, err)
 	}
 	if err := tagDecision(r.ctx, r.tx, sub.MessageID, decisionKeyword[action], r.now); err != nil {
@@ -185,6 +206,7 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 	done := templates.ConfirmedItem{Number: number, ID: id, Action: pastTense[action], AuthorName: sub.AuthorName,
 		PostTitle: sub.PostTitle, Rules: c.Rules, Reason: c.Reason}
 	r.conf.Applied = append(r.conf.Applied, done)
+	applied := &r.conf.Applied[len(r.conf.Applied)-1]
 
 	notBefore := r.now.Add(r.in.UndoGrace)
 	switch action {
@@ -202,6 +224,8 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 		if err != nil {
 			return err
 		}
+		applied.Text, applied.Cut = quoteCut(body, confirmQuoteMax)
+		applied.CommentURL = r.in.Site.commentURL(sub.PostSlug, commentID)
 		n := r.in.noticeView("approved", sub)
 		n.Body, n.Edited = body, action == ActionEdit
 		n.CommentURL = r.in.Site.commentURL(sub.PostSlug, commentID)
@@ -225,6 +249,54 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 	}
 	// hold: nothing to tell yet; spam: never answered.
 	return nil
+}
+
+// seenVersion is the version of comment id the moderator was shown: as
+// item number of this digest, or else in the latest digest sent to them
+// that listed it. shown is false when no digest sent to them did.
+func (r *replyRun) seenVersion(id int64, number int) (seen int, shown bool, err error) {
+	if it, ok := r.items[number]; ok && number != 0 && it.SubmissionID != nil && *it.SubmissionID == id {
+		return it.Version, true, nil
+	}
+	var versions []int
+	if err := r.tx.SelectContext(r.ctx, &versions, `SELECT di.version FROM digest_items di JOIN digests d ON d.id = di.digest_id
+		WHERE di.submission_id = ? AND d.moderator = ? ORDER BY d.created_at DESC, d.id DESC LIMIT 1`, id, r.moderator); err != nil {
+		return 0, false, fmt.Errorf("version of #%d shown to %s: %w", id, r.moderator, err)
+	}
+	if len(versions) == 0 {
+		return 0, false, nil
+	}
+	return versions[0], true, nil
+}
+
+// revised reports a decision not applied because the comment changed
+// after the moderator was shown it. The digest due query lists the
+// current version again at once.
+func (r *replyRun) revised(action string, id int64, number, version int) error {
+	var shown bool
+	if err := r.tx.GetContext(r.ctx, &shown, `SELECT EXISTS (SELECT 1 FROM digest_items di JOIN digests d ON d.id = di.digest_id
+		WHERE di.submission_id = ? AND d.moderator = ? AND di.version = ?)`, id, r.moderator, version); err != nil {
+		return fmt.Errorf("newer digest with #%d: %w", id, err)
+	}
+	r.conf.Revised = append(r.conf.Revised, templates.RevisedItem{Number: number, ID: id, Action: action, Shown: shown})
+	return nil
+}
+
+// confirmQuoteMax is how much of a published text a confirmation quotes;
+// the rest is on the comment's page.
+const confirmQuoteMax = 2000
+
+// quoteCut returns s cut to about max bytes on a rune boundary, and how
+// many characters were left out.
+func quoteCut(s string, max int) (string, int) {
+	if len(s) <= max {
+		return s, 0
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut], utf8.RuneCountInString(s[cut:])
 }
 
 // stateKeyword is the keyword of a submission in a state, for an undo.

@@ -63,8 +63,8 @@ func firstWord(own string) string {
 
 // replyToNotice handles a person's answer to one of modbot's mails:
 // "unsubscribe", "subscribe", "confirm"; a reply to a published comment
-// joins its thread; a corrected comment replaces the pending one; the
-// rest (appeals against a rejection among them) is feedback.
+// joins its thread; the rest (questions about a waiting comment and
+// appeals against a rejection among them) is feedback.
 func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
 	n, err := in.st().answeredNotice(ctx, in.st().db, m)
 	if err != nil {
@@ -114,8 +114,10 @@ func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.
 			return in.threadReply(ctx, row, m, *n.CommentID, own)
 		}
 	case templates.NoticeReceived:
-		if n.SubmissionID != nil && mail.SameAddress(n.Rcpt, from) && strings.TrimSpace(own) != "" {
-			return in.revise(ctx, row, m, *n.SubmissionID, own)
+		// Never a revision: a question must not replace the comment.
+		// Changing it takes mail to its revision address.
+		if n.SubmissionID != nil {
+			return in.replyAboutComment(ctx, row, m, n, *n.SubmissionID)
 		}
 	case templates.NoticeRejected:
 		return in.feedback(ctx, row, m, "appeal: a reply to a rejection notice")
@@ -157,17 +159,92 @@ func (in *Ingester) threadReply(ctx context.Context, row *inboundRow, m *mail.Me
 	return in.submission(ctx, row, m, c, nil) // m.Text changed: nothing prepared holds
 }
 
-// revise replaces a pending comment with the commenter's corrected text:
-// same id, same place in the queue, prechecks run again, and the digest
-// shows only the new text with a note that it was revised.
-func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message, id int64, own string) (mail.Filing, error) {
+// replyAboutComment files a reply to a comment's "received" notice as
+// feedback, and tells the commenter (when it is from them) that their
+// comment did not change and how to change it.
+func (in *Ingester) replyAboutComment(ctx context.Context, row *inboundRow, m *mail.Message, n *sentNotice, id int64) (mail.Filing, error) {
 	sub, err := loadSubmission(ctx, in.st().db, id)
 	if err != nil {
 		return mail.Filing{}, err
 	}
-	if sub.State != "pending" && sub.State != "held" {
-		return in.feedback(ctx, row, m, fmt.Sprintf("correction to comment #%d, which was already %s", id, sub.State))
+	reason := fmt.Sprintf("reply to the received notice of comment #%d (a reply never changes a comment)", id)
+	if m.From == nil || !mail.SameAddress(m.From.Addr, n.Rcpt) {
+		return in.feedback(ctx, row, m, reason)
 	}
+	return in.notRevised(ctx, row, m, sub, reason)
+}
+
+// reviseByToken handles mail to moderator+r-<token>@, the revision
+// address a comment's "received" notice gave its author: the comment
+// takes the mail's text only if the token is a comment's, the mail is
+// from that comment's author, and the comment still waits. Anything else
+// is feedback; the author is told what became of their mail either way.
+func (in *Ingester) reviseByToken(ctx context.Context, row *inboundRow, m *mail.Message, token string) (mail.Filing, error) {
+	var id int64
+	err := in.st().db.GetContext(ctx, &id, `SELECT id FROM submissions WHERE revise_token = ? AND revise_token <> ''`, token)
+	if errors.Is(err, sql.ErrNoRows) {
+		return in.feedback(ctx, row, m, "mail to a revision address with an unknown token")
+	}
+	if err != nil {
+		return mail.Filing{}, fmt.Errorf("revision token: %w", err)
+	}
+	sub, err := loadSubmission(ctx, in.st().db, id)
+	if err != nil {
+		return mail.Filing{}, err
+	}
+	if m.From == nil || !mail.SameAddress(m.From.Addr, sub.AuthorEmail) {
+		// Nobody is mailed: the sender is not the author, and the
+		// author did not write.
+		return in.feedback(ctx, row, m, fmt.Sprintf("mail to the revision address of comment #%d from someone other than its author", id))
+	}
+	if mail.AuthFailure(m, in.TrustedAuthServID) == "" {
+		// The token went only to the author's address in a notice:
+		// knowing it shows the address is real (see markProven).
+		row.proven = m.From.Addr
+	}
+	if sub.State != "pending" && sub.State != "held" {
+		return in.notRevised(ctx, row, m, sub, fmt.Sprintf("correction to comment #%d, which was already %s", id, sub.State))
+	}
+	own := mail.ExtractReply(m).Text
+	if strings.TrimSpace(own) == "" {
+		return in.notRevised(ctx, row, m, sub, fmt.Sprintf("mail to the revision address of comment #%d without text", id))
+	}
+	return in.revise(ctx, row, m, sub, own)
+}
+
+// notRevised files m as feedback and tells the comment's author that it
+// reached the moderators and did not change the comment.
+func (in *Ingester) notRevised(ctx context.Context, row *inboundRow, m *mail.Message, sub *subRow, reason string) (mail.Filing, error) {
+	return in.feedbackThen(ctx, row, m, reason, func(tx *sqlx.Tx) error {
+		return in.tellAuthor(ctx, tx, templates.NoticeNotRevised, sub, m.MessageID)
+	})
+}
+
+// tellAuthor sends the author of sub a notice of kind about mail of
+// theirs (the Message-ID inReplyTo) concerning the comment. It carries
+// nothing of that mail, not even a display name: only the comment's id,
+// and its revision address while the comment may still change.
+func (in *Ingester) tellAuthor(ctx context.Context, tx *sqlx.Tx, kind string, sub *subRow, inReplyTo string) error {
+	var token, state string
+	if err := tx.QueryRowxContext(ctx, `SELECT revise_token, state FROM submissions WHERE id = ?`, sub.ID).Scan(&token, &state); err != nil {
+		return fmt.Errorf("revision token of #%d: %w", sub.ID, err)
+	}
+	n := &templates.Notice{Kind: kind, SiteName: in.Site.Name, BaseURL: in.Site.BaseURL,
+		PostTitle: sub.PostTitle, PostURL: sub.PostURL, CommentID: sub.ID}
+	if token != "" && (state == "pending" || state == "held") {
+		n.ReviseAddress = in.Site.plus("r-" + token)
+	}
+	id := sub.ID
+	return in.enqueueNotice(ctx, tx, n, noticeTo{Addr: sub.AuthorEmail, PostSlug: sub.PostSlug, SubmissionID: &id, InReplyTo: inReplyTo})
+}
+
+// revise gives a waiting comment its author's new text: a new version
+// (the old ones are kept), same id, same place in the queue, prechecks
+// run again. The digest shows the new text with a note that it was
+// revised, and a decision from a digest that showed an older version is
+// not applied.
+func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message, sub *subRow, own string) (mail.Filing, error) {
+	id := sub.ID
 	post, err := getPost(ctx, in.st().db, sub.PostSlug)
 	if err != nil {
 		return mail.Filing{}, err
@@ -176,21 +253,39 @@ func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message
 	if err != nil {
 		return mail.Filing{}, err
 	}
+	hash := bodyHash(own)
 	row.Kind, row.Outcome, row.Reason = string(mail.KindSubmission), OutcomeRevised, fmt.Sprintf("corrected text of comment #%d", id)
-	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
-		res, err := tx.ExecContext(ctx, `UPDATE submissions SET body = ?, body_hash = ?, revised_at = ? WHERE id = ? AND state IN ('pending', 'held')`,
-			own, bodyHash(own), in.st().now(), id)
+	return in.record(ctx, row, func(tx *sqlx.Tx, inboundID int64) error {
+		now := in.st().now()
+		var version int
+		err := tx.GetContext(ctx, &version, `UPDATE submissions SET body = ?, body_hash = ?, revised_at = ?, version = version + 1
+			WHERE id = ? AND state IN ('pending', 'held') RETURNING version`, own, hash, now, id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("revise #%d: decided meanwhile", id)
+		}
 		if err != nil {
 			return fmt.Errorf("revise #%d: %w", id, err)
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("revise #%d: decided meanwhile", id)
+		if err := insertVersion(ctx, tx, id, version, own, hash, inboundID, now); err != nil {
+			return err
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM precheck_hits WHERE submission_id = ?`, id); err != nil {
 			return err
 		}
-		return insertHits(ctx, tx, id, hits)
+		if err := insertHits(ctx, tx, id, hits); err != nil {
+			return err
+		}
+		return in.tellAuthor(ctx, tx, templates.NoticeRevised, sub, m.MessageID)
 	})
+}
+
+// insertVersion keeps one text of a comment.
+func insertVersion(ctx context.Context, tx *sqlx.Tx, id int64, version int, body, hash string, inboundID int64, at time.Time) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO submission_versions (submission_id, version, body, body_hash, inbound_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?)`, id, version, body, hash, inboundID, at); err != nil {
+		return fmt.Errorf("keep version %d of #%d: %w", version, id, err)
+	}
+	return nil
 }
 
 // subscribe records a pending subscription and mails the confirmation

@@ -162,7 +162,7 @@ func TestFixItYourself(t *testing.T) {
 	d := newDigester(t, m.s)
 	d.SendDue(context.Background())
 	m.now = m.now.Add(time.Minute)
-	if got := m.answer(received, "Carol <carol@people.example>", "What a load of s**t."); got.Outcome != OutcomeRevised {
+	if got := m.writeTo("Carol <carol@people.example>", reviseAddress(t, received), "What a load of s**t."); got.Outcome != OutcomeRevised {
 		t.Fatalf("correction: %+v", got)
 	}
 	var body string
@@ -182,7 +182,7 @@ func TestFixItYourself(t *testing.T) {
 		t.Errorf("digest after the correction:\n%s", last)
 	}
 	// Someone else cannot correct carol's comment.
-	if got := m.answer(received, "Eve <eve@evil.example>", "Spam instead."); got.Outcome == OutcomeRevised {
+	if got := m.writeTo("Eve <eve@evil.example>", reviseAddress(t, received), "Spam instead."); got.Outcome == OutcomeRevised {
 		t.Errorf("a stranger revised carol's comment")
 	}
 }

@@ -12,6 +12,7 @@ type Confirmation struct {
 	Moderator string          // the recipient's address
 	Applied   []ConfirmedItem // what the reply did
 	Conflicts []ConflictItem  // items someone decided first
+	Revised   []RevisedItem   // items whose text changed after the moderator saw it
 	Errors    []ReplyError    // lines not understood or not applicable
 	Undone    []ConfirmedItem // what an undo in the reply took back
 	// GraceUntil is when the notices to commenters go out; "undo" works
@@ -30,6 +31,23 @@ type ConfirmedItem struct {
 	AuthorName, PostTitle string
 	Rules                 []int
 	Reason                string
+	// Approved, edited: the text as published, cut to a length a
+	// confirmation can carry (Cut says how many characters were left
+	// out), and where the whole of it is.
+	Text       string
+	Cut        int
+	CommentURL string
+}
+
+// RevisedItem is a command for a comment whose author changed it after
+// the moderator was shown it: it was not applied.
+type RevisedItem struct {
+	Number int
+	ID     int64
+	Action string // what the reply asked for
+	// Shown: a digest sent to the moderator since already shows the new
+	// text; otherwise it comes in the next one.
+	Shown bool
 }
 
 // ConflictItem is a command for an item that had already been decided,

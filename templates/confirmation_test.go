@@ -17,9 +17,11 @@ func testConfirmation() *Confirmation {
 		Moderator: "alice@mods.example",
 		Subject:   "Re: [Example Forum] 4 comments to moderate (3 new), 1 feedback message",
 		Applied: []ConfirmedItem{
-			{Number: 1, ID: 1042, Action: "approved", AuthorName: "Concerned Citizen", PostTitle: seedTitle},
+			{Number: 1, ID: 1042, Action: "approved", AuthorName: "Concerned Citizen", PostTitle: seedTitle,
+				Text: "What they really mean is the power to snoop.\n\nThey will never stop.", CommentURL: "http://127.0.0.1:8080/posts/" + seedSlug + "#c7"},
 			{Number: 3, ID: 1044, Action: "rejected", AuthorName: "Sam", PostTitle: "Court rules on registry", Rules: []int{12, 3, 12}, Reason: "off topic"},
-			{Number: 4, ID: 1045, Action: "edited", AuthorName: "Käthe Müller", PostTitle: seedTitle},
+			{Number: 4, ID: 1045, Action: "edited", AuthorName: "Käthe Müller", PostTitle: seedTitle,
+				Text: "A long edited text, cut here", Cut: 1200, CommentURL: "http://127.0.0.1:8080/posts/" + seedSlug + "#c8"},
 			{Number: 6, ID: 1047, Action: "spam", AuthorName: "Buy now"},
 			{Number: 7, Action: "replied", AuthorName: "Reader"},
 		},
@@ -29,6 +31,10 @@ func testConfirmation() *Confirmation {
 		Conflicts: []ConflictItem{
 			{Number: 2, ID: 1043, Action: "approve", DecidedBy: "bob@mods.example", DecidedAction: "rejected", DecidedAt: at(14, 2)},
 			{Number: 5, ID: 1046, Action: "reject", DecidedBy: "alice@mods.example", DecidedAction: "approved", DecidedAt: at(13, 30)},
+		},
+		Revised: []RevisedItem{
+			{Number: 8, ID: 1048, Action: "approve"},
+			{ID: 1049, Action: "reject", Shown: true},
 		},
 		Errors: []ReplyError{
 			{Line: "aprove 3", Reason: `unknown command "aprove" (did you mean "approve"?)`},
@@ -70,6 +76,12 @@ func TestConfirmationSays(t *testing.T) {
 				"1. #1042 approved (Concerned Citizen, on “UK accuses Meta of empowering child sexual abusers with encryption rollout”)",
 				"3. #1044 rejected under rule 3, rule 12: “off topic” (Sam, on “Court rules on registry”)",
 				"4. #1045 edited and published (Käthe Müller,",
+				"What they really mean is the power to snoop.",
+				"A long edited text, cut here",
+				"… and 1200 more characters: http://127.0.0.1:8080/posts/uk-meta-encryption#c8",
+				"Not applied, changed by its author since you saw it",
+				"8. #1048 was revised after this digest; the new text is in your next digest (you asked: approve)",
+				"#1049 was revised after this digest; the new text is in a digest you were sent since (you asked: reject)",
 				"6. #1047 rejected as spam, no notice to the author (Buy now)",
 				"7. answered (Reader)",
 				"Undone",
@@ -87,7 +99,7 @@ func TestConfirmationSays(t *testing.T) {
 		{
 			name: "nothing found",
 			edit: func(c *Confirmation) {
-				c.Applied, c.Undone, c.Conflicts, c.Errors = nil, nil, nil, nil
+				c.Applied, c.Undone, c.Conflicts, c.Revised, c.Errors = nil, nil, nil, nil, nil
 			},
 			subject: "Re: [Example Forum] 4 comments to moderate (3 new), 1 feedback message",
 			want:    []string{"No commands were found in your reply, so nothing changed.", "approve 1 3", "reject 2 rule 11", "above the quoted digest"},
@@ -96,7 +108,7 @@ func TestConfirmationSays(t *testing.T) {
 		{
 			name: "only errors",
 			edit: func(c *Confirmation) {
-				c.Applied, c.Undone, c.Conflicts = nil, nil, nil
+				c.Applied, c.Undone, c.Conflicts, c.Revised = nil, nil, nil, nil
 			},
 			subject: "Re: [Example Forum] 4 comments to moderate (3 new), 1 feedback message",
 			want:    []string{"Nothing was applied.", `"aprove 3" — unknown command`, "For example:"},
@@ -105,13 +117,23 @@ func TestConfirmationSays(t *testing.T) {
 		{
 			name: "only a conflict, no grace",
 			edit: func(c *Confirmation) {
-				c.Applied, c.Undone, c.Errors = nil, nil, nil
+				c.Applied, c.Undone, c.Errors, c.Revised = nil, nil, nil, nil
 				c.GraceUntil = time.Time{}
 				c.Subject = "RE: digest"
 			},
 			subject: "Re: digest",
 			want:    []string{"Nothing was applied.", "2. #1043 was rejected by bob@mods.example"},
 			not:     []string{"For example:", "before"},
+		},
+		{
+			name: "only a revised item",
+			edit: func(c *Confirmation) {
+				c.Applied, c.Undone, c.Errors, c.Conflicts = nil, nil, nil, nil
+				c.Revised = c.Revised[:1]
+			},
+			subject: "Re: [Example Forum] 4 comments to moderate (3 new), 1 feedback message",
+			want:    []string{"Nothing was applied.", "8. #1048 was revised after this digest; the new text is in your next digest"},
+			not:     []string{"For example:", "undo\" before", "No commands"},
 		},
 		{
 			name: "applied, grace unknown",
@@ -126,7 +148,7 @@ func TestConfirmationSays(t *testing.T) {
 		{
 			name: "undo only",
 			edit: func(c *Confirmation) {
-				c.Applied, c.Conflicts, c.Errors = nil, nil, nil
+				c.Applied, c.Conflicts, c.Errors, c.Revised = nil, nil, nil, nil
 				c.Undone = []ConfirmedItem{{Number: 1, ID: 1042, Action: "undone"}, {Number: 7, Action: "replied", AuthorName: "Reader"}}
 			},
 			subject: "Re: [Example Forum] 4 comments to moderate (3 new), 1 feedback message",
@@ -176,6 +198,7 @@ func TestConfirmationHostile(t *testing.T) {
 	c.SiteName = "Forum <b>&</b>"
 	c.Applied[0].AuthorName = "Jane <script>alert(1)</script>\r\nBcc: x"
 	c.Applied[1].Reason = "<img src=x onerror=alert(1)> & co"
+	c.Applied[0].Text = "<script>alert(2)</script>\r\n<b>bold</b>"
 	c.Errors[0].Line = "<iframe>"
 	c.Conflicts[0].DecidedBy = "<style>@x</style>"
 	r, err := mustLoad(t, "").Confirmation(c)
@@ -186,7 +209,7 @@ func TestConfirmationHostile(t *testing.T) {
 		t.Errorf("subject %q", r.Subject)
 	}
 	checkNoElements(t, r.HTML)
-	for _, want := range []string{"Jane <script>alert(1)</script> Bcc: x", "<img src=x onerror=alert(1)> & co", "Forum <b>&</b> moderation"} {
+	for _, want := range []string{"Jane <script>alert(1)</script> Bcc: x", "<img src=x onerror=alert(1)> & co", "Forum <b>&</b> moderation", "<script>alert(2)</script> <b>bold</b>"} {
 		if !strings.Contains(htmlText(t, r.HTML), want) {
 			t.Errorf("HTML part does not show %q as text", want)
 		}

@@ -17,6 +17,10 @@ const (
 	NoticeNewComment = "new_comment" // a new comment on a post the reader follows
 	NoticeNewReply   = "new_reply"   // a reply to the reader's comment
 	NoticeSubscribe  = "subscribe"   // confirm a subscription (double opt-in)
+
+	// What became of the commenter's mail about a waiting comment.
+	NoticeRevised    = "revised"     // mail to the revision address changed the comment
+	NoticeNotRevised = "not_revised" // the mail reached the moderators as feedback; the comment is unchanged
 )
 
 // Notice is a mail to a commenter about their comment, or the
@@ -42,6 +46,10 @@ type Notice struct {
 	// ("about 6 hours"; "" when unknown).
 	Hits         []Hit
 	ExpectedWait string
+	// Received, Revised, NotRevised: the comment's revision address
+	// (moderator+r-<token>@), the only way to change it while it waits;
+	// "" once it can no longer change.
+	ReviseAddress string
 
 	// Rejected: the cited rules with their full text, and the
 	// moderator's reason ("" when none was given).
@@ -81,7 +89,8 @@ func (s *Set) Notice(n *Notice) (*Rendered, error) {
 		return nil, errors.New("templates: nil notice")
 	}
 	switch n.Kind {
-	case NoticeReceived, NoticeApproved, NoticeRejected, NoticeReply, NoticeNewComment, NoticeNewReply, NoticeSubscribe:
+	case NoticeReceived, NoticeApproved, NoticeRejected, NoticeReply, NoticeNewComment, NoticeNewReply, NoticeSubscribe,
+		NoticeRevised, NoticeNotRevised:
 	default:
 		return nil, fmt.Errorf("templates: unknown notice kind %q", n.Kind)
 	}

@@ -34,6 +34,7 @@ func testNotice(kind string) *Notice {
 	}
 	switch kind {
 	case NoticeReceived:
+		n.ReviseAddress = testReviseAddress
 		n.ExpectedWait = "about 6 hours"
 		n.Hits = []Hit{
 			hit(body, "THEY WILL NEVER STOP SPYING ON US. NEVER!", 11, "Please do not post in all Caps", "flag", "a passage of 30 letters is 100% capitals"),
@@ -49,6 +50,8 @@ func testNotice(kind string) *Notice {
 			{Number: 12, Title: "Full links only", Text: rule12},
 		}
 		n.Reason = "Please write the link in full and without the capitals; we would be glad to publish it then."
+	case NoticeRevised, NoticeNotRevised:
+		n.ReviseAddress = testReviseAddress
 	case NoticeReply:
 		n.Subject = "Why was my comment not published?"
 		n.ReplyText = "Your comment #1042 was held because it used a shortened link.\nPlease send it again with the full link and we will look at it."
@@ -58,7 +61,9 @@ func testNotice(kind string) *Notice {
 	return n
 }
 
-var noticeKinds = []string{NoticeReceived, NoticeApproved, NoticeRejected, NoticeReply}
+const testReviseAddress = "moderator+r-mfrggzdfmztwq2lknnwg23tpobyxe43u@forum.example"
+
+var noticeKinds = []string{NoticeReceived, NoticeApproved, NoticeRejected, NoticeReply, NoticeRevised, NoticeNotRevised}
 
 func TestNoticeGolden(t *testing.T) {
 	s := mustLoad(t, "")
@@ -94,10 +99,37 @@ func TestNoticeSays(t *testing.T) {
 				"You can expect a decision in about 6 hours",
 				`rule 11 (Please do not post in all Caps): "THEY WILL NEVER STOP SPYING ON US. NEVER!" — a passage of 30 letters is 100% capitals`,
 				"not a decision",
-				"reply to this mail: your reply reaches the moderators",
+				"reply to this mail: your reply reaches the moderators and does not change your comment",
+				"send the corrected comment to the revision address",
+				"write the whole new text in a new mail from the address you used for it, to",
+				testReviseAddress,
 				"#1042",
 				"See bit.ly/3xyz.",
 			},
+		},
+		{
+			name: "received, no revision address", kind: NoticeReceived, edit: func(n *Notice) { n.ReviseAddress = "" },
+			subject: "Your comment on “" + seedTitle + "” was received",
+			not:     []string{"revision address", "new mail", "moderator+r-"},
+		},
+		{
+			name: "revised", kind: NoticeRevised, edit: func(*Notice) {},
+			subject: "Your comment #1042 on “" + seedTitle + "” was changed",
+			want:    []string{"Your comment #1042 on \"" + seedTitle + "\" now has your new text; moderators will see it", testReviseAddress},
+			not:     []string{"Concerned Citizen", "snoop"},
+		},
+		{
+			name: "not revised", kind: NoticeNotRevised, edit: func(*Notice) {},
+			subject: "Your message about comment #1042 reached the moderators",
+			want: []string{"Your message reached the moderators as feedback; your comment #1042 on \"" + seedTitle + "\" was not changed",
+				"To change your comment while it waits, write the whole new text in a new mail from the address you used for it, to", testReviseAddress},
+			not: []string{"Concerned Citizen", "snoop", "already decided"},
+		},
+		{
+			name: "not revised, decided", kind: NoticeNotRevised, edit: func(n *Notice) { n.ReviseAddress = "" },
+			subject: "Your message about comment #1042 reached the moderators",
+			want:    []string{"was not changed", "already decided on it"},
+			not:     []string{"moderator+r-", "write the whole new text"},
 		},
 		{
 			name: "received without hits or wait", kind: NoticeReceived,
@@ -234,6 +266,13 @@ func TestNoticeHostile(t *testing.T) {
 					t.Error("rule text escaped or missing in the text part")
 				}
 			}
+			if kind == NoticeRevised || kind == NoticeNotRevised {
+				// These echo nothing of the commenter's, not even a name.
+				if strings.Contains(r.Text+r.HTML, "Jane") || strings.Contains(r.Text+r.HTML, "img") {
+					t.Error("the notice echoes the commenter's data")
+				}
+				return
+			}
 			if !strings.Contains(htmlText(t, r.HTML), "Hello Jane <script>alert(1)</script> Bcc: victim@example.com,") {
 				t.Error("display name not shown as one line of text in the HTML part")
 			}
@@ -247,8 +286,9 @@ func TestNoticeHostile(t *testing.T) {
 var addressRE = regexp.MustCompile(`[^\s<>"'(),;:]+@[^\s<>"'(),;:]+`)
 
 // TestNoticeNoModeratorAddress: commenters hear from "the moderators"
-// only; no address at all appears in a notice (the data has none, so any
-// address would come from a template).
+// only; no address but the comment's own revision address appears in a
+// notice (the data has no other, so any address would come from a
+// template).
 func TestNoticeNoModeratorAddress(t *testing.T) {
 	s := mustLoad(t, "")
 	for _, kind := range noticeKinds {
@@ -257,6 +297,8 @@ func TestNoticeNoModeratorAddress(t *testing.T) {
 			t.Fatal(err)
 		}
 		for part, text := range map[string]string{"subject": r.Subject, "text": r.Text, "html": r.HTML} {
+			text = strings.ReplaceAll(text, testReviseAddress, "")
+			text = strings.ReplaceAll(text, strings.ReplaceAll(testReviseAddress, "+", "&#43;"), "")
 			if m := addressRE.FindString(text); m != "" {
 				t.Errorf("%s notice, %s part: address %q", kind, part, m)
 			}

@@ -10,8 +10,9 @@ import (
 	"os"
 )
 
-// exportCmd writes the published comments and the decisions' audit log
-// as JSON lines, read from the database without changing it.
+// exportCmd writes the published comments, the decisions' audit log and
+// every version of every comment as JSON lines, read from the database
+// without changing it.
 func exportCmd(ctx context.Context, stdout, stderr io.Writer, args []string) (err error) {
 	fs := flag.NewFlagSet("export", flag.ContinueOnError)
 	path := fs.String("config", "modbot.toml", "configuration `file`")
@@ -47,6 +48,6 @@ func exportCmd(ctx context.Context, stdout, stderr io.Writer, args []string) (er
 	if err := bw.Flush(); err != nil {
 		return fmt.Errorf("export: %w", err)
 	}
-	fmt.Fprintf(stderr, "exported %d published comments and %d decisions\n", res.Comments, res.Decisions)
+	fmt.Fprintf(stderr, "exported %d published comments, %d decisions and %d comment versions\n", res.Comments, res.Decisions, res.Versions)
 	return nil
 }

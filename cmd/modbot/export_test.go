@@ -24,7 +24,7 @@ func TestExportCmd(t *testing.T) {
 	if err := exportCmd(ctx, &out, &errOut, []string{"-config", cfgPath, "-o", file}); err != nil {
 		t.Fatal(err)
 	}
-	if errOut.String() != "exported 6 published comments and 0 decisions\n" {
+	if errOut.String() != "exported 6 published comments, 0 decisions and 0 comment versions\n" {
 		t.Errorf("stderr %q", errOut.String())
 	}
 	fi, err := os.Stat(file)

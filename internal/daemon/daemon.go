@@ -94,7 +94,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		Limits: queue.Limits{NoticesPerHour: cfg.Moderation.MaxNoticesPerHour, NoticesTotalPerHour: cfg.Moderation.NoticesTotalPerHour(),
 			SubmissionsPerHour: cfg.Moderation.MaxSubmissionsPerHour},
 		Logger: logger.With("part", "ingest"),
-		// Any outcome may have written mail (a notice, a confirmation).
+		// Any outcome may have written mail (a notice, a confirmation)
+		// or made an item due at once (a revised comment, a reply refused
+		// because its digest showed an older version).
 		Arrived: func(string) { d.Digester.Notify(); d.Outbox.Notify() },
 	}
 	ic := imapConfig(cfg, logger.With("part", "imap"))
