@@ -158,8 +158,8 @@ type classifier struct {
 	out      []ReplyLine
 	item     int   // digest item quoted above the current position
 	itemID   int64 // the #id printed with item in its header
-	feedback bool // in the quoted digest's feedback section
-	gap      bool // quoted or dropped lines since the last kept line
+	feedback bool  // in the quoted digest's feedback section
+	gap      bool  // quoted or dropped lines since the last kept line
 }
 
 func classifyReply(lines []rline, opts extractOptions) Reply {
