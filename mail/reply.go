@@ -48,7 +48,9 @@ type ReplyLine struct {
 // line of modbot's own digest or confirmation quoted without marks on;
 // the "-- " signature and everything after it; paragraphs of one-line
 // phone signatures ("Sent from my iPhone"). Own lines between quoted ones
-// are kept, with the number of the digest item quoted above them.
+// are kept, with the number and the #id of the digest item quoted above
+// them; an item header counts only in the digest's own shape at the start
+// of a quoted line, never on a line of commenter data (see quoted).
 //
 // ExtractReply never fails: HTML it cannot read (nested deeper than 512
 // elements) gives an empty Reply, which holds no commands.
