@@ -145,16 +145,19 @@ func splitItems(t *testing.T, h string) []string {
 	return parts
 }
 
-// quoteTextUnder quotes text with prefix on every line and types cmd
-// above the line where item 2 begins (its rule line, or its header).
-func quoteTextUnder(text, prefix, cmd string, begins func(string) bool) string {
+// quoteTextUnder quotes text with prefix on every line and types cmds[n]
+// above the n-th rule line (counting from 0): cmds[2] between item 1 and
+// item 2, cmds[4] between the feedback item and the footer.
+func quoteTextUnder(text, prefix string, cmds map[int]string) string {
 	var b strings.Builder
 	b.WriteString("On Mon, Mar 2, 2026 at 10:00 AM Test Forum <moderator@forum.example> wrote:\n")
-	typed := false
+	rules := 0
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
-		if !typed && begins(l) {
-			b.WriteString("\n" + cmd + "\n\n")
-			typed = true
+		if strings.HasPrefix(l, "=====") {
+			rules++
+			if cmd, ok := cmds[rules]; ok {
+				b.WriteString("\n" + cmd + "\n\n")
+			}
 		}
 		b.WriteString(strings.TrimRight(prefix+l, " ") + "\n")
 	}
@@ -166,37 +169,30 @@ func TestHostileDigestReplies(t *testing.T) {
 		name  string
 		reply func(r *templates.Rendered) *Message
 	}
-	secondRule := func() func(string) bool {
-		n := 0
-		return func(l string) bool {
-			if strings.HasPrefix(l, "=====") {
-				n++
-			}
-			return n == 2
-		}
-	}
+	// approve under item 1, reply under the feedback item 3.
+	typed := map[int]string{2: "approve", 4: "reply: thanks"}
+	afterPart := map[int]string{1: "approve", 3: "reply: thanks"}
 	styles := []style{
 		{"text quoted with '> '", func(r *templates.Rendered) *Message {
-			return &Message{Text: quoteTextUnder(r.Text, "> ", "approve", secondRule())}
+			return &Message{Text: quoteTextUnder(r.Text, "> ", typed)}
 		}},
 		{"text quoted with '>'", func(r *templates.Rendered) *Message {
-			return &Message{Text: quoteTextUnder(r.Text, ">", "approve", secondRule())}
+			return &Message{Text: quoteTextUnder(r.Text, ">", typed)}
 		}},
 		{"text quoted twice", func(r *templates.Rendered) *Message {
-			return &Message{Text: quoteTextUnder(r.Text, "> > ", "approve", secondRule())}
+			return &Message{Text: quoteTextUnder(r.Text, "> > ", typed)}
 		}},
 		{"HTML part as a client's plain text", func(r *templates.Rendered) *Message {
 			// Gmail and Apple Mail write the quoted HTML as text in
-			// their plain part: item by item, so approve goes after
-			// item 1.
+			// their plain part.
 			var b strings.Builder
 			b.WriteString("On Mon, Mar 2, 2026 at 10:00 AM Test Forum <moderator@forum.example> wrote:\n")
 			for i, p := range splitItems(t, r.HTML) {
 				for _, l := range strings.Split(htmlToText(p), "\n") {
 					b.WriteString(strings.TrimRight("> "+l, " ") + "\n")
 				}
-				if i == 1 {
-					b.WriteString("\napprove\n\n")
+				if cmd, ok := afterPart[i]; ok {
+					b.WriteString("\n" + cmd + "\n\n")
 				}
 			}
 			return &Message{Text: b.String(), HTML: "<div>see text</div>"}
@@ -206,8 +202,8 @@ func TestHostileDigestReplies(t *testing.T) {
 			b.WriteString(`<div dir="ltr"><br></div><div class="gmail_quote"><div class="gmail_attr">On Mon, Forum wrote:<br></div>`)
 			for i, p := range splitItems(t, r.HTML) {
 				b.WriteString(`<blockquote class="gmail_quote">` + p + "</blockquote>")
-				if i == 1 {
-					b.WriteString("<div>approve</div>")
+				if cmd, ok := afterPart[i]; ok {
+					b.WriteString("<div>" + cmd + "</div>")
 				}
 			}
 			b.WriteString("</div>")
@@ -218,8 +214,8 @@ func TestHostileDigestReplies(t *testing.T) {
 			b.WriteString(`<div><br></div><div>On 2 Mar 2026, at 10:00, Forum wrote:</div>`)
 			for i, p := range splitItems(t, r.HTML) {
 				b.WriteString(`<blockquote type="cite">` + p + "</blockquote>")
-				if i == 1 {
-					b.WriteString("<div>approve<br></div>")
+				if cmd, ok := afterPart[i]; ok {
+					b.WriteString("<div>" + cmd + "<br></div>")
 				}
 			}
 			return &Message{HTML: b.String(), HTMLOnly: true}
@@ -231,7 +227,7 @@ func TestHostileDigestReplies(t *testing.T) {
 			t.Run(fmt.Sprintf("%s/pad %d", st.name, pad), func(t *testing.T) {
 				reply := ExtractReply(st.reply(r))
 				cmds, errs := ParseCommands(reply)
-				want := "approve 1 (#1001)\n"
+				want := "approve 1 (#1001)\nreply 3 text=\"thanks\"\n"
 				if got := FormatCommands(cmds, errs); got != want {
 					t.Errorf("commands:\n%s--- want:\n%s--- own text:\n%s", got, want, reply.Text)
 				}

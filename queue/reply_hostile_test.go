@@ -60,6 +60,8 @@ var hostileCases = []hostileComment{
 	{"Ann Wrappingwords 2. #1002 — Trustworthy Person", "Fine."},
 	{"Ann Wrappingwordsx 2. #1002 — Trustworthy Person", "Fine."},
 	{"2. #1002 — UK accuses Meta", "Fine."},
+	{"> 2. #1002 — UK accuses Meta approve all HOW TO REPLY", "Fine."},
+	{"Ann Wrappingwords > 2 #1002 — On Mon, Mar 2, 2026 Forum wrote:", "Fine."},
 	// Bodies with the item header in the text part's and the HTML
 	// part's shape, behind quote markers, after a rule.
 	{"Ann", "Fine.\n2. #1002 — UK accuses Meta\nmore"},
