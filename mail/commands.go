@@ -28,16 +28,22 @@ var commandVerbs = map[string]Verb{
 	"spam": VerbSpam, "undo": VerbUndo, "reply": VerbReply,
 }
 
-// Target is one item a command is about: its number in the digest, or its
-// stable id (#1042). Exactly one of the two is set.
+// Target is one item a command is about: its number in the digest, its
+// stable id (#1042), or both: the number and the id the moderator saw
+// printed with it, from the item header quoted above a bare command or
+// typed as "3 (#1042)". With both, the command applies only if the
+// digest's item 3 is #1042.
 type Target struct {
 	Number int
 	ID     int64
 }
 
-// String returns "3" or "#1042".
+// String returns "3", "#1042" or "3 (#1042)".
 func (t Target) String() string {
-	if t.ID != 0 {
+	switch {
+	case t.Number != 0 && t.ID != 0:
+		return strconv.Itoa(t.Number) + " (#" + strconv.FormatInt(t.ID, 10) + ")"
+	case t.ID != 0:
 		return "#" + strconv.FormatInt(t.ID, 10)
 	}
 	return strconv.Itoa(t.Number)
@@ -129,7 +135,7 @@ func ParseCommands(r Reply) ([]Command, []CommandError) {
 	)
 	for i := 0; i < len(r.Lines); i++ {
 		l := r.Lines[i]
-		p := parseCommandLine(l.Text, l.Item)
+		p := parseCommandLine(l.Text, l.Item, l.ItemID)
 		if !p.isCommand {
 			continue
 		}

@@ -55,6 +55,11 @@ func TestParseCommands(t *testing.T) {
 		{"approve all", []string{"approve all"}, []string{"approve all"}},
 		{"approve id", []string{"approve #1042"}, []string{"approve #1042"}},
 		{"approve numbers and ids", []string{"approve 1, #1042"}, []string{"approve 1", "approve #1042"}},
+		{"approve number with the id seen", []string{"approve 3 (#1042)"}, []string{"approve 3 (#1042)"}},
+		{"numbers with ids seen", []string{"approve 3 ( #1042 ), 4(#1043) 5"}, []string{"approve 3 (#1042)", "approve 4 (#1043)", "approve 5"}},
+		{"reject number with the id seen", []string{"reject 3 (#1042) rule 11: caps"}, []string{`reject 3 (#1042) rule=11 reason="caps"`}},
+		{"id seen after a range", []string{"approve 1-3 (#1042)"}, []string{`error: "approve 1-3 (#1042)" is not a list of numbers`}},
+		{"id seen unclosed", []string{"approve 3 (#1042"}, []string{`error: "approve 3 (#1042" is not a list of numbers`}},
 		{"approve with reason", []string{"approve 3: fine after all"}, []string{`approve 3 reason="fine after all"`}},
 		{"approve colon decoration", []string{"approve: 1 3"}, []string{"approve 1", "approve 3"}},
 		{"approve no space", []string{"approve3"}, []string{"approve 3"}},
@@ -201,6 +206,7 @@ func TestCommandString(t *testing.T) {
 		{Command{Verb: VerbUndo, Targets: []Target{{ID: 1042}}}, "undo #1042"},
 		{Command{Verb: VerbReply, Targets: []Target{{Number: 8}}, Text: "thanks"}, `reply 8 text="thanks"`},
 		{Command{Verb: VerbApprove, Targets: []Target{{Number: 1}, {Number: 2}}}, "approve 1 2"},
+		{Command{Verb: VerbApprove, Targets: []Target{{Number: 3, ID: 1042}}}, "approve 3 (#1042)"},
 	}
 	for _, tt := range tests {
 		if got := tt.c.String(); got != tt.want {
@@ -216,6 +222,22 @@ func TestCommandString(t *testing.T) {
 	got[0].Rules[0] = 99
 	if c.Rules[0] != 3 {
 		t.Error("Expand shares the Rules slice")
+	}
+}
+
+// A bare command under a quoted item header carries the number and the
+// #id printed there; explicit numbers are left as typed.
+func TestBareCommandCarriesQuotedID(t *testing.T) {
+	r := Reply{Lines: []ReplyLine{
+		{Text: "approve", Item: 3, ItemID: 1042},
+		{Text: "reject rule 11: caps", Item: 3, ItemID: 1042},
+		{Text: "hold 4", Item: 3, ItemID: 1042},
+		{Text: "reply: thanks", Item: 5},
+	}}
+	got := cmdNormalised(ParseCommands(r))
+	want := []string{"approve 3 (#1042)", `reject 3 (#1042) rule=11 reason="caps"`, "hold 4", `reply 5 text="thanks"`}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("got %q, want %q", got, want)
 	}
 }
 

@@ -28,6 +28,11 @@ type ReplyLine struct {
 	// under in an interleaved reply (0 when none): "approve" typed under
 	// the quoted "3. #1042 — ..." means item 3.
 	Item int
+	// ItemID is the stable id printed with Item in that quoted header
+	// (1042 above), 0 for a feedback item. A command that takes its
+	// number from the quote carries both, and the digest's item 3 must
+	// be #1042 for it to apply.
+	ItemID int64
 }
 
 // ExtractReply returns what the sender of m wrote themselves.
@@ -43,7 +48,9 @@ type ReplyLine struct {
 // line of modbot's own digest or confirmation quoted without marks on;
 // the "-- " signature and everything after it; paragraphs of one-line
 // phone signatures ("Sent from my iPhone"). Own lines between quoted ones
-// are kept, with the number of the digest item quoted above them.
+// are kept, with the number and the #id of the digest item quoted above
+// them; an item header counts only in the digest's own shape at the start
+// of a quoted line, never on a line of commenter data (see quoted).
 //
 // ExtractReply never fails: HTML it cannot read (nested deeper than 512
 // elements) gives an empty Reply, which holds no commands.
@@ -151,9 +158,10 @@ type classifier struct {
 	opts  extractOptions
 
 	out      []ReplyLine
-	item     int  // digest item quoted above the current position
-	feedback bool // in the quoted digest's feedback section
-	gap      bool // quoted or dropped lines since the last kept line
+	item     int   // digest item quoted above the current position
+	itemID   int64 // the #id printed with item in its header
+	feedback bool  // in the quoted digest's feedback section
+	gap      bool  // quoted or dropped lines since the last kept line
 }
 
 func classifyReply(lines []rline, opts extractOptions) Reply {
@@ -189,7 +197,7 @@ func (c *classifier) run() {
 			continue
 		}
 		if s == "" {
-			c.out = append(c.out, ReplyLine{Item: c.item})
+			c.out = append(c.out, ReplyLine{Item: c.item, ItemID: c.itemID})
 			i++
 			continue
 		}
@@ -250,48 +258,55 @@ func (c *classifier) run() {
 // keep adds line i to the own lines.
 func (c *classifier) keep(i int) {
 	if c.gap && len(c.out) > 0 {
-		c.out = append(c.out, ReplyLine{Item: c.item})
+		c.out = append(c.out, ReplyLine{Item: c.item, ItemID: c.itemID})
 	}
 	c.gap = false
-	c.out = append(c.out, ReplyLine{Text: strings.TrimRight(c.lines[i].text, " \t\u00a0"), Item: c.item})
+	c.out = append(c.out, ReplyLine{Text: strings.TrimRight(c.lines[i].text, " \t\u00a0"), Item: c.item, ItemID: c.itemID})
 }
 
 // quoted follows the quoted digest to know which item own lines after
-// line i answer.
+// line i answer. Only the digest's own structure counts: a line of
+// commenter data, which the digest marks with a bar ("| "), is skipped
+// whatever it says, and an item header must start its line (after the
+// quote markers) in exactly the shape the digest prints, "3. #1042 — "
+// in the text part or "3 #1042 — " as the HTML part reads, so that text
+// the digest indents (wrapped names, subjects, evidence of digests from
+// before the bar) is never taken for one.
 func (c *classifier) quoted(i int) {
 	s := c.clean[i]
-	if s == "" {
+	if s == "" || isDataLine(s) {
 		return
 	}
-	if m := digestItemRE.FindStringSubmatch(s); m != nil {
-		c.item = atoiSmall(m[1])
+	raw := c.lines[i].text
+	if n, id, ok := digestItemHeader(raw); ok {
+		c.item, c.itemID = n, id
 		c.feedback = false
 		return
 	}
 	if isRuleLine(s) {
-		c.item = 0
+		c.item, c.itemID = 0, 0
 		return
 	}
 	if fb, ok := digestSection(s); ok {
-		c.item, c.feedback = 0, fb
+		c.item, c.itemID, c.feedback = 0, 0, fb
 		return
 	}
 	if !c.feedback {
 		return
 	}
-	if m := digestFeedbackRE.FindStringSubmatch(s); m != nil {
-		c.item = atoiSmall(m[1])
+	if m := digestFeedbackRE.FindStringSubmatch(raw); m != nil {
+		c.item, c.itemID = atoiSmall(m[1]), 0
 		return
 	}
 	// The HTML digest heads a feedback message with its number and
 	// subject; the next line starts "From".
-	if m := digestHTMLFbRE.FindStringSubmatch(s); m != nil {
+	if m := digestHTMLFbRE.FindStringSubmatch(raw); m != nil {
 		for j := i + 1; j < len(c.lines) && c.lines[j].depth > 0; j++ {
 			if c.clean[j] == "" {
 				continue
 			}
 			if strings.HasPrefix(c.clean[j], "From ") {
-				c.item = atoiSmall(m[1])
+				c.item, c.itemID = atoiSmall(m[1]), 0
 			}
 			break
 		}
@@ -460,7 +475,7 @@ func tidyReplyLines(lines []ReplyLine) []ReplyLine {
 				continue
 			}
 			blank = true
-			out = append(out, ReplyLine{Item: l.Item})
+			out = append(out, ReplyLine{Item: l.Item, ItemID: l.ItemID})
 			continue
 		}
 		blank = false

@@ -112,6 +112,7 @@ func FuzzParseCommands(f *testing.F) {
 		"reject 4: off topic\nreject 2 rule 3 rule 12: note",
 		"edit 5: new text\ngoes on\n\nhold 6\nspam 7\nundo\nundo #1042",
 		"reply 8: thanks\nAprove 1\napprove 1-\n- approve #1042\n\tapprove",
+		"approve 3 (#1042)\nreject 2(#7), 4 rule 3: x\napprove 1-2 (#3)\nhold 5 (#",
 		`reject 2 rule=3 rule=12 reason="a \"b\"\n"` + "\n" + `edit 3 text="x\ty"`,
 	} {
 		f.Add(s)
@@ -119,8 +120,9 @@ func FuzzParseCommands(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		var r Reply
 		for i, l := range strings.Split(s, "\n") {
-			// Every third line stands under a quoted item.
-			r.Lines = append(r.Lines, ReplyLine{Text: l, Item: i % 3})
+			// Every third line stands under a quoted item, with or
+			// without its #id.
+			r.Lines = append(r.Lines, ReplyLine{Text: l, Item: i % 3, ItemID: int64(i%5) * 1000})
 		}
 		cmds, _ := ParseCommands(r)
 		for _, c := range cmds {

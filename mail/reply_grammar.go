@@ -45,7 +45,7 @@ func isCommandLine(s string) bool {
 // looksLikeCommand reports whether a line ends the text of an edit or a
 // reply: a command, or something ParseCommands reports as a near-miss.
 func looksLikeCommand(l ReplyLine) bool {
-	return parseCommandLine(l.Text, l.Item).isCommand
+	return parseCommandLine(l.Text, l.Item, l.ItemID).isCommand
 }
 
 // stripBullets drops the list bullets a line starts with ("- ", "* ",
@@ -88,7 +88,9 @@ type parsedLine struct {
 	continues bool // edit or reply text after a colon: may go on below
 }
 
-func parseCommandLine(text string, item int) parsedLine {
+// parseCommandLine reads one line; item and itemID are the number and
+// the #id of the digest item quoted above it (0 when none).
+func parseCommandLine(text string, item int, itemID int64) parsedLine {
 	s := stripBullets(text)
 	word, rest := splitVerb(s)
 	lw := strings.ToLower(word)
@@ -100,7 +102,7 @@ func parseCommandLine(text string, item int) parsedLine {
 		return parsedLine{}
 	}
 	p := &cmdScanner{s: rest, line: clip(s, 80), verb: verb}
-	c, continues, err := p.parse(item)
+	c, continues, err := p.parse(item, itemID)
 	if err != "" {
 		return parsedLine{isCommand: true, err: err}
 	}
@@ -234,7 +236,7 @@ func (p *cmdScanner) notNumbers() string {
 }
 
 // parse reads what follows the verb.
-func (p *cmdScanner) parse(item int) (c Command, continues bool, err string) {
+func (p *cmdScanner) parse(item int, itemID int64) (c Command, continues bool, err string) {
 	c.Verb = p.verb
 	p.skipSpace()
 	// "approve: 1 3" — a colon right after a verb without text is
@@ -292,7 +294,7 @@ func (p *cmdScanner) parse(item int) (c Command, continues bool, err string) {
 	if !p.eof() {
 		return c, false, p.trailing(c)
 	}
-	return p.check(c, item, continues)
+	return p.check(c, item, itemID, continues)
 }
 
 // keyword consumes kw (lower case) when the input continues with it.
@@ -327,7 +329,7 @@ func (p *cmdScanner) quoted() (string, bool) {
 	return v, true
 }
 
-// targets reads "1 3", "1-3, 5", "#1042", "all".
+// targets reads "1 3", "1-3, 5", "#1042", "3 (#1042)", "all".
 func (p *cmdScanner) targets(c *Command) (err string) {
 	seen := map[Target]bool{}
 	tooMany := false
@@ -375,7 +377,9 @@ func (p *cmdScanner) targets(c *Command) (err string) {
 				}
 			} else {
 				p.pos = save
-				add(Target{Number: int(lo)})
+				// "3 (#1042)": item 3, which the moderator saw as
+				// #1042.
+				add(Target{Number: int(lo), ID: p.seenID()})
 			}
 		case ch == '#':
 			p.pos++
@@ -405,6 +409,29 @@ func (p *cmdScanner) targets(c *Command) (err string) {
 			needMore = true
 		}
 	}
+}
+
+// seenID reads " (#1042)" after an item number and returns the id, or 0
+// (consuming nothing) when the input does not continue so.
+func (p *cmdScanner) seenID() int64 {
+	save := p.pos
+	p.skipSpace()
+	if p.peek() == '(' {
+		p.pos++
+		p.skipSpace()
+		if p.peek() == '#' {
+			p.pos++
+			if id, ok := p.number(1<<53 - 1); ok && id > 0 {
+				p.skipSpace()
+				if p.peek() == ')' {
+					p.pos++
+					return id
+				}
+			}
+		}
+	}
+	p.pos = save
+	return 0
 }
 
 func (p *cmdScanner) badNumber() string {
@@ -479,7 +506,7 @@ func (p *cmdScanner) trailing(c Command) string {
 }
 
 // check applies the rules that need the whole command.
-func (p *cmdScanner) check(c Command, item int, continues bool) (Command, bool, string) {
+func (p *cmdScanner) check(c Command, item int, itemID int64, continues bool) (Command, bool, string) {
 	if c.All && p.verb != VerbApprove {
 		return c, false, `"all" works with approve only`
 	}
@@ -489,7 +516,9 @@ func (p *cmdScanner) check(c Command, item int, continues bool) (Command, bool, 
 	if len(c.Targets) == 0 && !c.All {
 		switch {
 		case item > 0:
-			c.Targets = []Target{{Number: item}}
+			// The number and the #id the quoted header showed: both
+			// are checked against the digest.
+			c.Targets = []Target{{Number: item, ID: itemID}}
 		case p.verb == VerbUndo:
 			// "undo" alone: the store undoes what is in its grace period.
 		default:

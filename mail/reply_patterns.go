@@ -9,6 +9,7 @@ package mail
 
 import (
 	"regexp"
+	"strconv"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -342,12 +343,44 @@ func isDigestLine(clean, raw string) bool {
 }
 
 // Quoted digest lines that tell ExtractReply which item an interleaved
-// line answers.
+// line answers. They are matched at the very start of the line after its
+// quote markers: the digest prints them there, and indents or bars every
+// line that carries what a commenter wrote.
 var (
-	digestItemRE     = regexp.MustCompile(`^(\d{1,6})\.? #\d+ [—–-] `)
-	digestFeedbackRE = regexp.MustCompile(`^(\d{1,6})\.? From \S`)
-	digestHTMLFbRE   = regexp.MustCompile(`^(\d{1,6}) \S`)
+	// digestItemHeaderRE is an item header as the text part prints it
+	// ("3. #1042 — ") and as the HTML part's heading reads as text ("3
+	// #1042 — "): a number without leading zeros, the stable id, an em
+	// dash.
+	digestItemHeaderRE = regexp.MustCompile(`^([1-9][0-9]{0,5})\.? #([1-9][0-9]{0,15}) — `)
+	digestFeedbackRE   = regexp.MustCompile(`^(\d{1,6})\.? From \S`)
+	digestHTMLFbRE     = regexp.MustCompile(`^(\d{1,6}) \S`)
 )
+
+// digestItemHeader reads the number and the #id of a quoted item header;
+// raw is the line after its quote markers, not trimmed.
+func digestItemHeader(raw string) (number int, id int64, ok bool) {
+	m := digestItemHeaderRE.FindStringSubmatch(raw)
+	if m == nil {
+		return 0, 0, false
+	}
+	id, err := strconv.ParseInt(m[2], 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	return atoiSmall(m[1]), id, true
+}
+
+// dataBar starts every line of commenter data in the digest, text part
+// and HTML part alike (templates/digest.*.tmpl): the comment, the
+// feedback text, and the wrapped lines of names, subjects, parent
+// snippets and precheck evidence.
+const dataBar = "|"
+
+// isDataLine reports a quoted line of commenter data; clean is the line
+// as replyClean leaves it.
+func isDataLine(clean string) bool {
+	return strings.HasPrefix(clean, dataBar)
+}
 
 // digestSection reports a quoted heading of a digest section: after it,
 // lines no longer answer the item above. feedback is set for the section

@@ -124,6 +124,19 @@ func (r *replyRun) apply(c mail.Command) error {
 // resolve turns a target into a submission id: a number of this digest,
 // or a stable id.
 func (r *replyRun) resolve(t mail.Target) (id int64, number int, why string) {
+	if t.ID != 0 && t.Number != 0 {
+		// A number with the #id the moderator saw printed with it (the
+		// quoted item header above a bare command, or "3 (#1042)"):
+		// both must name the same comment, or nothing is applied.
+		it, ok := r.items[t.Number]
+		switch {
+		case !ok || it.SubmissionID == nil:
+			return 0, 0, fmt.Sprintf("item %d of this digest is not comment #%d: nothing was applied; write the number again", t.Number, t.ID)
+		case *it.SubmissionID != t.ID:
+			return 0, 0, fmt.Sprintf("item %d of this digest is #%d, not #%d: nothing was applied; write the number again", t.Number, *it.SubmissionID, t.ID)
+		}
+		return t.ID, t.Number, ""
+	}
 	if t.ID != 0 {
 		var n int
 		if err := r.tx.GetContext(r.ctx, &n, `SELECT COUNT(*) FROM submissions WHERE id = ?`, t.ID); err != nil || n == 0 {

@@ -179,7 +179,7 @@ func TestDigestHTMLEscapes(t *testing.T) {
 		"Reader <b> <reader@example.org>",
 		"THEY WILL NEVER STOP SPYING ON US. NEVER!",
 		"#1042",
-		"unknown post “no-such-post”",
+		"no post called “no-such-post”",
 		"approve all",
 	} {
 		if !strings.Contains(text.String(), want) {

@@ -20,6 +20,9 @@ var funcs = map[string]any{
 	"plural":   plural,
 	"join":     strings.Join,
 	"marked":   marked,
+	// markedLines is marked, cut into lines: the digest starts each
+	// line of a comment with the data bar.
+	"markedLines": markedLines,
 }
 
 // oneline turns s into one line: runs of white space and control
@@ -96,17 +99,31 @@ func breakAt(s string, room int) int {
 }
 
 // quote shows a text someone else wrote in the text part: every line
-// starts with "  | ", so nothing in it can pass for a heading of the
+// starts with "   | ", so nothing in it can pass for a heading of the
 // digest or for a moderator's command, and long lines are wrapped.
 func quote(s string) string {
-	s = strings.TrimRight(strings.ReplaceAll(s, "\r\n", "\n"), "\n \t")
+	s = strings.TrimRight(breaksToLF(s), "\n \t")
 	return wrap(76, "   | ", "   | ", s)
 }
 
 // lines splits s into its lines for the HTML part, which joins them with
 // <br> so the breaks survive clients that ignore white-space: pre-wrap.
 func lines(s string) []string {
-	return strings.Split(strings.ReplaceAll(s, "\r\n", "\n"), "\n")
+	return strings.Split(breaksToLF(s), "\n")
+}
+
+// lineBreaks are the characters a reader or a mail program may show as
+// a line break: each starts a line of its own, so that the line gets the
+// marking of the text around it.
+var lineBreaks = strings.NewReplacer("\r\n", "\n", "\r", "\n", "\v", "\n", "\f", "\n",
+	"\u0085", "\n", "\u2028", "\n", "\u2029", "\n")
+
+// breaksToLF turns every line break into "\n".
+func breaksToLF(s string) string {
+	if strings.ContainsAny(s, "\r\v\f\u0085\u2028\u2029") {
+		return lineBreaks.Replace(s)
+	}
+	return s
 }
 
 // datetime formats t for people, in t's own time zone.
@@ -171,6 +188,26 @@ func marked(body string, hits []Hit) []segment {
 	}
 	if at < len(body) {
 		out = append(out, segment{Text: body[at:]})
+	}
+	return out
+}
+
+// markedLines is marked(body, hits) cut at line breaks: one slice of
+// segments a line, so that a template can start every line of a comment
+// with a mark of its own, also inside a highlighted passage.
+func markedLines(body string, hits []Hit) [][]segment {
+	out := [][]segment{nil}
+	for _, seg := range marked(body, hits) {
+		for i, l := range lines(seg.Text) {
+			if i > 0 {
+				out = append(out, nil)
+			}
+			if l != "" {
+				s := seg
+				s.Text = l
+				out[len(out)-1] = append(out[len(out)-1], s)
+			}
+		}
 	}
 	return out
 }
