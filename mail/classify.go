@@ -38,10 +38,16 @@ func Classify(m *Message, site SiteAddress) Classification {
 	if m == nil {
 		return Classification{Kind: KindMalformed, Reason: "no message"}
 	}
-	if reason, ok := autoReason(m); ok {
-		return Classification{Kind: KindAuto, Reason: reason}
-	}
 	local, domain := site.parts()
+	// Mail to a return path (moderator+b-<token>@) is a delivery report
+	// or an auto-reply about one message modbot sent: never answered.
+	bounce := bounceToken(m, local, domain)
+	if reason, ok := autoReason(m); ok || bounce != "" {
+		if !ok {
+			reason = "mail to a return path"
+		}
+		return Classification{Kind: KindAuto, Reason: reason, BounceToken: bounce}
+	}
 	if token := digestToken(m, local, domain); token != "" {
 		return Classification{Kind: KindReply, Reason: "digest reply", DigestToken: token}
 	}
@@ -212,9 +218,22 @@ func unsubscribeToken(m *Message, local, domain string) string {
 	return ""
 }
 
+// bounceToken reads moderator+b-<token>@, the envelope sender (return
+// path) of each message modbot sends: delivery reports come back to it.
+func bounceToken(m *Message, local, domain string) string {
+	for _, d := range plusDetails(m, local, domain) {
+		if len(d) > 2 && strings.EqualFold(d[:2], "b-") && digestTokenRE.MatchString(d[2:]) {
+			return strings.ToLower(d[2:])
+		}
+	}
+	return ""
+}
+
 // reservedSlug reports plus details modbot uses itself: d- (digest
-// replies) and u- (unsubscribe).
-func reservedSlug(s string) bool { return strings.HasPrefix(s, "d-") || strings.HasPrefix(s, "u-") }
+// replies), u- (unsubscribe) and b- (return paths).
+func reservedSlug(s string) bool {
+	return strings.HasPrefix(s, "d-") || strings.HasPrefix(s, "u-") || strings.HasPrefix(s, "b-")
+}
 
 func plusSlug(m *Message, local, domain string) string {
 	for _, d := range plusDetails(m, local, domain) {
