@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,21 +37,39 @@ type outMessage struct {
 }
 
 // enqueue writes msg to the outbox inside the caller's transaction, so the
-// mail exists exactly when the change that caused it does.
+// mail exists exactly when the change that caused it does. Its envelope
+// sender is a return path of its own (see returnPath).
 func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, msg outMessage) error {
 	now := s.now()
 	nb := msg.NotBefore
 	if nb.IsZero() {
 		nb = now
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at,
-			submission_id, notice, comment_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, msg.Raw, nb, nb, now,
-		msg.SubmissionID, msg.Notice, msg.CommentID)
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at,
+			submission_id, notice, comment_id, bounce_token)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, returnPath(msg.From, token), msg.To, msg.Raw, nb, nb, now,
+		msg.SubmissionID, msg.Notice, msg.CommentID, token)
 	if err != nil {
 		return fmt.Errorf("enqueue %s to %s: %w", msg.Kind, msg.To, err)
 	}
 	return nil
+}
+
+// returnPath is the envelope sender (SMTP MAIL FROM) of one outgoing
+// message: from's local part with "+b-<token>" (VERP). Delivery reports go
+// to it, so one that comes back names the message and its recipient, and
+// a report that does not cannot mark anyone (see Ingester.bounce). The
+// header From stays the site's address.
+func returnPath(from, token string) string {
+	local, domain, ok := strings.Cut(from, "@")
+	if !ok || local == "" || domain == "" {
+		return from
+	}
+	return local + "+b-" + token + "@" + domain
 }
 
 // Outbox delivers queued mail with retries. Temporary failures (network,
