@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+
+	"modbot/mail"
 )
 
 // ErrUnknownToken is returned for a subscription or unsubscribe token
@@ -96,16 +98,63 @@ func (s *Store) PendingSubscription(ctx context.Context, token string) (*Subscri
 }
 
 // ConfirmSubscription activates the subscription of a confirmation token
-// (the second step of the double opt-in). Confirming twice is harmless;
-// a subscription ended by unsubscribing stays ended.
+// (the second step of the double opt-in), and lifts an earlier
+// unsubscribe of the address: confirming is the address asking for mail
+// again. Confirming twice is harmless; a subscription ended by
+// unsubscribing stays ended (its old confirmation link does not revive
+// it; a new request sends a new one).
 func (s *Store) ConfirmSubscription(ctx context.Context, token string) (*Subscription, error) {
-	res, err := s.db.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ?
-		WHERE confirm_token = ? AND state = 'pending'`, s.now(), token)
+	err := s.tx(ctx, func(tx *sqlx.Tx) error {
+		var id int64
+		err := tx.GetContext(ctx, &id, `SELECT id FROM subscriptions WHERE confirm_token = ? AND state = 'pending'`, token)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("confirm subscription: %w", err)
+		}
+		_, err = s.confirmSubscription(ctx, tx, id)
+		return err
+	})
 	if err != nil {
-		return nil, fmt.Errorf("confirm subscription: %w", err)
+		return nil, err
 	}
-	_ = res
 	return s.PendingSubscription(ctx, token)
+}
+
+// confirmSubscription activates a pending subscription and clears the
+// unsubscribed state of its address (every spelling of it, see
+// mail.AddressKey), so its notices flow again. It reports whether the
+// subscription was pending.
+func (s *Store) confirmSubscription(ctx context.Context, tx *sqlx.Tx, id int64) (bool, error) {
+	var email string
+	err := tx.GetContext(ctx, &email, `SELECT email FROM subscriptions WHERE id = ? AND state = 'pending'`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("confirm subscription %d: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ? WHERE id = ? AND state = 'pending'`,
+		s.now(), id); err != nil {
+		return false, fmt.Errorf("confirm subscription %d: %w", id, err)
+	}
+	// The candidates share the domain; AddressKey decides.
+	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
+	var unsubscribed []string
+	if err := tx.SelectContext(ctx, &unsubscribed, `SELECT email FROM recipients WHERE unsubscribed_at IS NOT NULL AND email LIKE ?`,
+		"%@"+domain); err != nil {
+		return false, fmt.Errorf("confirm subscription %d: %w", id, err)
+	}
+	for _, r := range unsubscribed {
+		if !mail.SameAddress(r, email) {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET unsubscribed_at = NULL WHERE email = ?`, r); err != nil {
+			return false, fmt.Errorf("confirm subscription %d: %w", id, err)
+		}
+	}
+	return true, nil
 }
 
 // requestSubscription records a pending subscription for email to a post
