@@ -113,6 +113,7 @@ func (in *Ingester) bounce(ctx context.Context, row *inboundRow, m *mail.Message
 	failures := mail.DeliveryFailures(m)
 	var sent *bouncedMessage
 	var err error
+	how := "the report came to its return path"
 	switch {
 	case c.BounceToken != "":
 		if sent, err = in.st().sentMessage(ctx, "bounce_token", c.BounceToken); err != nil {
@@ -126,6 +127,7 @@ func (in *Ingester) bounce(ctx context.Context, row *inboundRow, m *mail.Message
 			sent = nil
 		}
 	case m.ReturnedMessageID != "":
+		how = "the report returns its header"
 		if sent, err = in.st().sentMessage(ctx, "message_id", m.ReturnedMessageID); err != nil {
 			return mail.Filing{}, err
 		}
@@ -142,7 +144,7 @@ func (in *Ingester) bounce(ctx context.Context, row *inboundRow, m *mail.Message
 	if sent == nil {
 		return in.record(ctx, row, nil)
 	}
-	row.Reason += fmt.Sprintf("; bounced: %s (message %s)", sent.Rcpt, sent.MessageID)
+	row.Reason += fmt.Sprintf("; bounced: %s (message %s; %s)", sent.Rcpt, sent.MessageID, how)
 	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
 		return in.st().markBounced(ctx, tx, []string{sent.Rcpt}, "bounce: "+m.Subject)
 	})

@@ -91,13 +91,13 @@ func TestBounceMarksOnlyTheRecipientOfAMessageModbotSent(t *testing.T) {
 
 		{"report to carol's return path", func(m *moderation, toCarol, _ *mail.Message) string {
 			return dsn(m.returnPath(toCarol.MessageID), "", carol+" failed 5.1.1")
-		}, []string{carol}, "bounced: " + carol},
+		}, []string{carol}, "came to its return path"},
 		{"report to carol's return path, after forwarding", func(m *moderation, toCarol, _ *mail.Message) string {
 			return dsn(m.returnPath(toCarol.MessageID), "", "carol.old@elsewhere.example failed 5.1.1")
-		}, []string{carol}, "bounced: " + carol},
+		}, []string{carol}, "came to its return path"},
 		{"report returning carol's notice, naming her", func(m *moderation, toCarol, _ *mail.Message) string {
 			return dsn("moderator@forum.example", toCarol.MessageID, "CAROL@People.Example failed 5.1.1", bob+" failed 5.1.1")
-		}, []string{carol}, "bounced: " + carol},
+		}, []string{carol}, "returns its header"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
