@@ -41,14 +41,14 @@ func (m *moderation) bounced() []string {
 	return out
 }
 
-// returnPath is the envelope sender modbot used for a message it sent.
+// returnPath is the envelope sender modbot uses for a message it sends.
 func (m *moderation) returnPath(messageID string) string {
 	m.t.Helper()
-	var from string
-	if err := m.s.pool.Get(&from, `SELECT mail_from FROM outbox WHERE message_id = ?`, messageID); err != nil {
+	var from, token string
+	if err := m.s.pool.QueryRow(`SELECT mail_from, bounce_token FROM outbox WHERE message_id = ?`, messageID).Scan(&from, &token); err != nil {
 		m.t.Fatal(err)
 	}
-	return from
+	return returnPath(from, token)
 }
 
 // TestBounceMarksOnlyTheRecipientOfAMessageModbotSent tries to get
@@ -157,40 +157,53 @@ func (e *envelopeSender) Send(_ context.Context, from string, _ []string, raw []
 
 // TestEachMessageHasItsOwnReturnPath: the envelope sender of every
 // outgoing message is moderator+b-<token>@, a token of its own, while the
-// header From stays the site's.
+// header From stays the site's; with return paths off, it is the site's
+// address.
 func TestEachMessageHasItsOwnReturnPath(t *testing.T) {
-	m := newModeration(t, "First comment.", "Second comment.")
-	m.approveAll()
-	es := &envelopeSender{}
-	if _, err := NewOutbox(m.s, es, nil).Flush(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	if len(es.froms) < 4 {
-		t.Fatalf("only %d messages sent", len(es.froms))
-	}
-	vrp := regexp.MustCompile(`^moderator\+b-([a-z0-9]{32})@forum\.example$`)
-	seen := map[string]bool{}
-	for i, from := range es.froms {
-		sm := vrp.FindStringSubmatch(from)
-		if sm == nil {
-			t.Errorf("envelope sender %q is not a return path", from)
-			continue
-		}
-		if seen[sm[1]] {
-			t.Errorf("return path %q used twice", from)
-		}
-		seen[sm[1]] = true
-		pm, err := mail.Parse(strings.NewReader(es.raws[i]), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if pm.From == nil || pm.From.Addr != "moderator@forum.example" {
-			t.Errorf("header From %v, want the site's address", pm.From)
-		}
-		// A report to it is recognised as one.
-		if c := mail.Classify(&mail.Message{From: &mail.Address{Addr: "MAILER-DAEMON@mx.example"}, To: []mail.Address{{Addr: from}}},
-			mail.SiteAddress{Address: "moderator@forum.example"}); c.BounceToken != sm[1] {
-			t.Errorf("report to %s: classified %+v", from, c)
-		}
+	for _, on := range []bool{true, false} {
+		t.Run(fmt.Sprint("return paths ", on), func(t *testing.T) {
+			m := newModeration(t, "First comment.", "Second comment.")
+			m.approveAll()
+			es := &envelopeSender{}
+			o := NewOutbox(m.s, es, nil)
+			o.ReturnPaths = on
+			if _, err := o.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if len(es.froms) < 4 {
+				t.Fatalf("only %d messages sent", len(es.froms))
+			}
+			vrp := regexp.MustCompile(`^moderator\+b-([a-z0-9]{32})@forum\.example$`)
+			seen := map[string]bool{}
+			for i, from := range es.froms {
+				pm, err := mail.Parse(strings.NewReader(es.raws[i]), nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if pm.From == nil || pm.From.Addr != "moderator@forum.example" {
+					t.Errorf("header From %v, want the site's address", pm.From)
+				}
+				if !on {
+					if from != "moderator@forum.example" {
+						t.Errorf("envelope sender %q with return paths off", from)
+					}
+					continue
+				}
+				sm := vrp.FindStringSubmatch(from)
+				if sm == nil {
+					t.Errorf("envelope sender %q is not a return path", from)
+					continue
+				}
+				if seen[sm[1]] {
+					t.Errorf("return path %q used twice", from)
+				}
+				seen[sm[1]] = true
+				// A report to it is recognised as one.
+				if c := mail.Classify(&mail.Message{From: &mail.Address{Addr: "MAILER-DAEMON@mx.example"}, To: []mail.Address{{Addr: from}}},
+					mail.SiteAddress{Address: "moderator@forum.example"}); c.BounceToken != sm[1] {
+					t.Errorf("report to %s: classified %+v", from, c)
+				}
+			}
+		})
 	}
 }

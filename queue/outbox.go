@@ -37,8 +37,8 @@ type outMessage struct {
 }
 
 // enqueue writes msg to the outbox inside the caller's transaction, so the
-// mail exists exactly when the change that caused it does. Its envelope
-// sender is a return path of its own (see returnPath).
+// mail exists exactly when the change that caused it does. It gets a
+// token for its own return path (see returnPath).
 func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, msg outMessage) error {
 	now := s.now()
 	nb := msg.NotBefore
@@ -51,7 +51,7 @@ func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, msg outMessage) error 
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, raw, not_before, next_attempt_at, created_at,
 			submission_id, notice, comment_id, bounce_token)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, returnPath(msg.From, token), msg.To, msg.Raw, nb, nb, now,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, msg.Raw, nb, nb, now,
 		msg.SubmissionID, msg.Notice, msg.CommentID, token)
 	if err != nil {
 		return fmt.Errorf("enqueue %s to %s: %w", msg.Kind, msg.To, err)
@@ -89,6 +89,12 @@ type Outbox struct {
 	// arrive twice). Without it such a message is recorded as sent (at
 	// most once: it may be missing).
 	ResendInDoubt bool
+	// ReturnPaths sends each message with its own envelope sender,
+	// moderator+b-<token>@ (see returnPath), so that a delivery report
+	// names the message it is about. Without it the envelope sender is
+	// the site's address, and only a report that returns a message's
+	// header can mark its recipient.
+	ReturnPaths bool
 
 	kick chan struct{}
 
@@ -103,7 +109,7 @@ func NewOutbox(s *Store, sender Sender, logger *slog.Logger) *Outbox {
 		logger = slog.Default()
 	}
 	return &Outbox{Store: s, Sender: sender, Logger: logger,
-		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAge: 5 * 24 * time.Hour, ResendInDoubt: true,
+		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAge: 5 * 24 * time.Hour, ResendInDoubt: true, ReturnPaths: true,
 		kick: make(chan struct{}, 1)}
 }
 
@@ -150,6 +156,7 @@ type outboxRow struct {
 	From      string    `db:"mail_from"`
 	To        string    `db:"rcpt_to"`
 	Raw       []byte    `db:"raw"`
+	Token     string    `db:"bounce_token"`
 	Attempts  int       `db:"attempts"`
 	CreatedAt time.Time `db:"created_at"`
 }
@@ -163,7 +170,7 @@ func (o *Outbox) Flush(ctx context.Context) (time.Duration, error) {
 	for ctx.Err() == nil {
 		var rows []outboxRow
 		now := o.Store.now()
-		if err := o.Store.db.SelectContext(ctx, &rows, `SELECT id, message_id, kind, mail_from, rcpt_to, raw, attempts, created_at
+		if err := o.Store.db.SelectContext(ctx, &rows, `SELECT id, message_id, kind, mail_from, rcpt_to, raw, bounce_token, attempts, created_at
 			FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 50`, now); err != nil {
 			return 0, fmt.Errorf("outbox due: %w", err)
 		}
@@ -233,15 +240,19 @@ type markingSender interface {
 func (o *Outbox) send(ctx context.Context, r outboxRow) error {
 	var sendErr error
 	handedOver := false
+	from := r.From
+	if o.ReturnPaths && r.Token != "" {
+		from = returnPath(r.From, r.Token)
+	}
 	if ms, ok := o.Sender.(markingSender); ok && o.sent != nil {
-		sendErr = ms.SendMarked(ctx, r.From, []string{r.To}, r.Raw, func() {
+		sendErr = ms.SendMarked(ctx, from, []string{r.To}, r.Raw, func() {
 			handedOver = true
 			if err := o.sent.handingOver(r.ID); err != nil {
 				o.Logger.Warn("sent log", "err", err)
 			}
 		})
 	} else {
-		sendErr = o.Sender.Send(ctx, r.From, []string{r.To}, r.Raw)
+		sendErr = o.Sender.Send(ctx, from, []string{r.To}, r.Raw)
 	}
 	now := o.Store.now()
 	if sendErr == nil {

@@ -35,6 +35,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if c.SMTP.ResendInDoubt == nil || !*c.SMTP.ResendInDoubt {
 		t.Errorf("default smtp.resend_in_doubt = %v, want true (at least once)", c.SMTP.ResendInDoubt)
 	}
+	if c.SMTP.ReturnPaths == nil || !*c.SMTP.ReturnPaths {
+		t.Errorf("default smtp.return_paths = %v, want true", c.SMTP.ReturnPaths)
+	}
 	if c.Rules.File != "" {
 		t.Errorf("default rules.file = %q, want \"\" (the built-in rules)", c.Rules.File)
 	}
