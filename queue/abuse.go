@@ -116,7 +116,7 @@ func (in *Ingester) bounce(ctx context.Context, row *inboundRow, m *mail.Message
 	how := "the report came to its return path"
 	switch {
 	case c.BounceToken != "":
-		if sent, err = in.st().sentMessage(ctx, "bounce_token", c.BounceToken); err != nil {
+		if sent, err = in.st().sentMessage(ctx, sqlSentByReturnPath, c.BounceToken); err != nil {
 			return mail.Filing{}, err
 		}
 		switch {
@@ -128,7 +128,7 @@ func (in *Ingester) bounce(ctx context.Context, row *inboundRow, m *mail.Message
 		}
 	case m.ReturnedMessageID != "":
 		how = "the report returns its header"
-		if sent, err = in.st().sentMessage(ctx, "message_id", m.ReturnedMessageID); err != nil {
+		if sent, err = in.st().sentMessage(ctx, sqlSentByMessageID, m.ReturnedMessageID); err != nil {
 			return mail.Filing{}, err
 		}
 		switch {
@@ -156,11 +156,18 @@ type bouncedMessage struct {
 	Rcpt      string `db:"rcpt_to"`
 }
 
-// sentMessage finds the outbox row whose column (bounce_token or
-// message_id) is value, or nil.
-func (s *Store) sentMessage(ctx context.Context, column, value string) (*bouncedMessage, error) {
+// The outbox row a report is about: by the token of its return path, or
+// by its Message-ID.
+const (
+	sqlSentByReturnPath = `SELECT message_id, rcpt_to FROM outbox WHERE bounce_token = ? AND bounce_token <> ''`
+	sqlSentByMessageID  = `SELECT message_id, rcpt_to FROM outbox WHERE message_id = ? AND message_id <> ''`
+)
+
+// sentMessage finds the outbox row of query (sqlSentByReturnPath or
+// sqlSentByMessageID) for value, or nil.
+func (s *Store) sentMessage(ctx context.Context, query, value string) (*bouncedMessage, error) {
 	var b bouncedMessage
-	err := s.db.GetContext(ctx, &b, `SELECT message_id, rcpt_to FROM outbox WHERE `+column+` = ? AND `+column+` <> ''`, value)
+	err := s.db.GetContext(ctx, &b, query, value)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
