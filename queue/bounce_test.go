@@ -207,3 +207,39 @@ func TestEachMessageHasItsOwnReturnPath(t *testing.T) {
 		})
 	}
 }
+
+// refusingSender refuses every message with err.
+type refusingSender struct{ err error }
+
+func (r refusingSender) Send(context.Context, string, []string, []byte) error { return r.err }
+
+// TestRefusedSenderMarksNoRecipient: a server that refuses the sender
+// (for example a return path it does not allow) fails the message, but
+// says nothing about the recipient, who is not marked; a refused
+// recipient is.
+func TestRefusedSenderMarksNoRecipient(t *testing.T) {
+	tests := []struct {
+		name   string
+		err    error
+		marked bool
+	}{
+		{"sender refused", &mail.SendError{Op: "mail", Code: 553, Enhanced: "5.7.1", Message: "sender not owned by user"}, false},
+		{"recipient refused", &mail.SendError{Op: "rcpt", Code: 550, Enhanced: "5.1.1", Message: "no such user"}, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newModeration(t)
+			m.submit("Carol <carol@people.example>", "Encryption protects everyone.")
+			m.approveAll()
+			if _, err := NewOutbox(m.s, refusingSender{tt.err}, nil).Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			if n := m.count(`SELECT COUNT(*) FROM outbox WHERE rcpt_to = 'carol@people.example' AND state = 'failed'`); n == 0 {
+				t.Fatal("carol's notice did not fail")
+			}
+			if got := len(m.bounced()) > 0; got != tt.marked {
+				t.Errorf("marked %v, want marked: %v", m.bounced(), tt.marked)
+			}
+		})
+	}
+}

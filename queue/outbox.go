@@ -72,6 +72,22 @@ func returnPath(from, token string) string {
 	return local + "+b-" + token + "@" + domain
 }
 
+// senderRefused reports whether a permanent failure was the server's
+// answer to the sender or the session (MAIL FROM, login, greeting), not to
+// the recipient or the message: it says nothing about the recipient's
+// address.
+func senderRefused(err error) bool {
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Op {
+	case "mail", "auth", "hello", "tls", "dial":
+		return true
+	}
+	return false
+}
+
 // Outbox delivers queued mail with retries. Temporary failures (network,
 // 4xx) are retried with exponential back-off; permanent ones (5xx) and
 // messages that kept failing past MaxAge are marked failed and kept for
@@ -292,12 +308,16 @@ func (o *Outbox) send(ctx context.Context, r outboxRow) error {
 	attempts := r.Attempts + 1
 	if !mail.IsTemporary(sendErr) || now.Sub(r.CreatedAt) > o.MaxAge {
 		o.Logger.Error("delivery failed permanently", "kind", r.Kind, "message_id", r.MessageID, "to", r.To, "err", sendErr)
+		if o.ReturnPaths && r.Token != "" && senderRefused(sendErr) {
+			o.Logger.Error("the server refused the sender: if it takes mail only from the site's own address, set smtp.return_paths = false",
+				"message_id", r.MessageID)
+		}
 		return o.Store.tx(ctx, func(tx *sqlx.Tx) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?`,
 				attempts, sendErr.Error(), r.ID); err != nil {
 				return err
 			}
-			if r.Kind != "notice" {
+			if r.Kind != "notice" || senderRefused(sendErr) {
 				return nil
 			}
 			// A commenter's address that is refused outright is not
