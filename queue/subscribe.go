@@ -139,11 +139,15 @@ func (s *Store) confirmSubscription(ctx context.Context, tx *sqlx.Tx, id int64) 
 		s.now(), id); err != nil {
 		return false, fmt.Errorf("confirm subscription %d: %w", id, err)
 	}
-	// The candidates share the domain; AddressKey decides.
-	_, domain, _ := strings.Cut(strings.ToLower(email), "@")
+	// The candidates share the key's domain; AddressKey decides.
+	_, domain, _ := strings.Cut(mail.AddressKey(email), "@")
+	other := domain
+	if domain == "gmail.com" {
+		other = "googlemail.com"
+	}
 	var unsubscribed []string
-	if err := tx.SelectContext(ctx, &unsubscribed, `SELECT email FROM recipients WHERE unsubscribed_at IS NOT NULL AND email LIKE ?`,
-		"%@"+domain); err != nil {
+	if err := tx.SelectContext(ctx, &unsubscribed, `SELECT email FROM recipients WHERE unsubscribed_at IS NOT NULL AND (email LIKE ? OR email LIKE ?)`,
+		"%@"+domain, "%@"+other); err != nil {
 		return false, fmt.Errorf("confirm subscription %d: %w", id, err)
 	}
 	for _, r := range unsubscribed {
