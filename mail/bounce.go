@@ -5,20 +5,25 @@ import (
 	"strings"
 )
 
-// FailedRecipients returns the addresses a bounce says could not be
-// delivered to: per-recipient blocks of an RFC 3464 delivery-status part
-// whose Action is "failed", and X-Failed-Recipients (Exim). Lower-cased,
-// without duplicates. Delayed or relayed recipients are not failures.
-func FailedRecipients(m *Message) []string {
+// Failure is one recipient that a delivery report (RFC 3464) says could
+// not be delivered to, for good.
+type Failure struct {
+	Recipient string // lower-cased, without angle brackets
+	Action    string // "failed", or "" when the block has no Action
+	Status    string // e.g. "5.1.1"; may be empty
+}
+
+// DeliveryFailures returns the per-recipient blocks of m's
+// delivery-status part that report a permanent failure: Action "failed",
+// or, in a block without an Action, a 5.x.x Status. Delayed, delivered,
+// relayed and expanded recipients are not failures. Header fields such
+// as X-Failed-Recipients (Exim) are not read: anyone can write them, so
+// they say nothing about mail modbot sent. Which message a report is
+// about (its return path, its returned Message-ID) is for the caller to
+// check. Each recipient appears once.
+func DeliveryFailures(m *Message) []Failure {
 	seen := map[string]bool{}
-	var out []string
-	add := func(a string) {
-		a = strings.ToLower(strings.Trim(strings.TrimSpace(a), "<>"))
-		if a != "" && strings.Contains(a, "@") && !seen[a] {
-			seen[a] = true
-			out = append(out, a)
-		}
-	}
+	var out []Failure
 	// The status is a header block for the message, then one per
 	// recipient, separated by blank lines.
 	blocks := strings.Split(strings.ReplaceAll(m.DeliveryStatus, "\r\n", "\n"), "\n\n")
@@ -40,22 +45,42 @@ func FailedRecipients(m *Message) []string {
 			key = textproto.CanonicalMIMEHeaderKey(strings.TrimSpace(k))
 			fields[key] = strings.TrimSpace(v)
 		}
-		if !strings.EqualFold(strings.Fields(fields["Action"] + " x")[0], "failed") {
+		action := strings.ToLower(strings.Fields(fields["Action"] + " x")[0])
+		status := strings.Fields(fields["Status"] + " x")[0]
+		switch {
+		case action == "failed":
+		case action == "x" && strings.HasPrefix(status, "5."):
+			action = ""
+		default:
 			continue
+		}
+		if status == "x" {
+			status = ""
 		}
 		rcpt := fields["Final-Recipient"]
 		if rcpt == "" {
 			rcpt = fields["Original-Recipient"]
 		}
 		// "rfc822; user@example.com"
-		if _, addr, ok := strings.Cut(rcpt, ";"); ok {
-			add(addr)
+		_, addr, ok := strings.Cut(rcpt, ";")
+		if !ok {
+			continue
 		}
+		addr = strings.ToLower(strings.Trim(strings.TrimSpace(addr), "<>"))
+		if addr == "" || !strings.Contains(addr, "@") || seen[addr] {
+			continue
+		}
+		seen[addr] = true
+		out = append(out, Failure{Recipient: addr, Action: action, Status: status})
 	}
-	for _, v := range m.Header["X-Failed-Recipients"] {
-		for _, a := range strings.Split(v, ",") {
-			add(a)
-		}
+	return out
+}
+
+// FailedRecipients returns the addresses of DeliveryFailures.
+func FailedRecipients(m *Message) []string {
+	var out []string
+	for _, f := range DeliveryFailures(m) {
+		out = append(out, f.Recipient)
 	}
 	return out
 }

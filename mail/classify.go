@@ -38,10 +38,16 @@ func Classify(m *Message, site SiteAddress) Classification {
 	if m == nil {
 		return Classification{Kind: KindMalformed, Reason: "no message"}
 	}
-	if reason, ok := autoReason(m); ok {
-		return Classification{Kind: KindAuto, Reason: reason}
-	}
 	local, domain := site.parts()
+	// Mail to a return path (moderator+b-<token>@) is a delivery report
+	// or an auto-reply about one message modbot sent: never answered.
+	bounce := bounceToken(m, local, domain)
+	if reason, ok := autoReason(m); ok || bounce != "" {
+		if !ok {
+			reason = "mail to a return path"
+		}
+		return Classification{Kind: KindAuto, Reason: reason, BounceToken: bounce}
+	}
 	if token := digestToken(m, local, domain); token != "" {
 		return Classification{Kind: KindReply, Reason: "digest reply", DigestToken: token}
 	}
@@ -218,8 +224,20 @@ func unsubscribeToken(m *Message, local, domain string) string {
 // revisionToken reads moderator+r-<token>@, the address a "received"
 // notice gives for changing the comment.
 func revisionToken(m *Message, local, domain string) string {
+	return plusToken(m, local, domain, "r-")
+}
+
+// bounceToken reads moderator+b-<token>@, the envelope sender (return
+// path) of each message modbot sends: delivery reports come back to it.
+func bounceToken(m *Message, local, domain string) string {
+	return plusToken(m, local, domain, "b-")
+}
+
+// plusToken reads the token of the first recipient addressed to
+// moderator+<prefix><token>@.
+func plusToken(m *Message, local, domain, prefix string) string {
 	for _, d := range plusDetails(m, local, domain) {
-		if len(d) > 2 && strings.EqualFold(d[:2], "r-") && digestTokenRE.MatchString(d[2:]) {
+		if len(d) > 2 && strings.EqualFold(d[:2], prefix) && digestTokenRE.MatchString(d[2:]) {
 			return strings.ToLower(d[2:])
 		}
 	}
@@ -227,9 +245,9 @@ func revisionToken(m *Message, local, domain string) string {
 }
 
 // reservedSlug reports plus details modbot uses itself: d- (digest
-// replies), u- (unsubscribe) and r- (revisions).
+// replies), u- (unsubscribe), r- (revisions) and b- (return paths).
 func reservedSlug(s string) bool {
-	return strings.HasPrefix(s, "d-") || strings.HasPrefix(s, "u-") || strings.HasPrefix(s, "r-")
+	return strings.HasPrefix(s, "d-") || strings.HasPrefix(s, "u-") || strings.HasPrefix(s, "r-") || strings.HasPrefix(s, "b-")
 }
 
 func plusSlug(m *Message, local, domain string) string {

@@ -196,6 +196,13 @@ func TestClassify(t *testing.T) {
 			Classification{Kind: KindSubmission, Reason: "no post named", AuthorName: "Jane Doe"}},
 		{"r- is no post", msg(from, map[string]string{"X-Comment-Post": "r-abc"}, nil),
 			Classification{Kind: KindSubmission, Reason: "no post named", AuthorName: "Jane Doe"}},
+		// Return paths: a report or reply about one message modbot sent.
+		{"report to a return path", msg(&Address{Addr: "MAILER-DAEMON@mx.example"}, nil, to("Moderator+b-Abcdefgh12345678@forum.example")),
+			Classification{Kind: KindAuto, Reason: "mail from mailer-daemon", BounceToken: "abcdefgh12345678"}},
+		{"person writing to a return path", msg(from, nil, to("moderator+b-abcdefgh12345678@forum.example")),
+			Classification{Kind: KindAuto, Reason: "mail to a return path", BounceToken: "abcdefgh12345678"}},
+		{"b- is never a post", msg(from, map[string]string{"X-Comment-Post": "b-abc"}, to("moderator+b-x@forum.example")),
+			Classification{Kind: KindSubmission, Reason: "no post named", AuthorName: "Jane Doe"}},
 
 		// No usable sender.
 		{"no from", msg(nil, nil, nil), Classification{Kind: KindMalformed, Reason: "no From address"}},

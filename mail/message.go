@@ -48,8 +48,12 @@ type Message struct {
 	ReportType  string
 	Attachments []Attachment
 	// DeliveryStatus is the message/delivery-status part of a bounce
-	// (RFC 3464), up to 64 KiB; see FailedRecipients.
+	// (RFC 3464), up to 64 KiB; see DeliveryFailures.
 	DeliveryStatus string
+	// ReturnedMessageID is the Message-ID of the message a delivery
+	// report returns: the header of its text/rfc822-headers or
+	// message/rfc822 part (without angle brackets; "" when none).
+	ReturnedMessageID string
 
 	// Warnings are problems that did not stop parsing (an unknown charset
 	// decoded as raw bytes, a missing closing boundary).
@@ -115,6 +119,9 @@ type Classification struct {
 	UnsubscribeToken string
 	// For revisions: the submission's revision token.
 	RevisionToken string
+	// For mail to a return path (moderator+b-<token>@): the token of the
+	// outgoing message it is about.
+	BounceToken string
 }
 
 func canonicalKey(k string) string { return textproto.CanonicalMIMEHeaderKey(k) }

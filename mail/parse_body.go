@@ -6,6 +6,7 @@ package mail
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -237,6 +238,7 @@ func (w *walker) attachedMessage(h textproto.Header, body io.Reader, path []int,
 		case err != nil && !w.truncated:
 			w.warnf("%s: attached message: %s", label, clip(strings.TrimPrefix(err.Error(), "message: "), 100))
 		case err == nil:
+			w.returnedHeader(ih, inner)
 			if err := w.entity(ih, br, path, depth+1, true, "text/plain"); err != nil {
 				if isLimit(err) {
 					return err
@@ -283,6 +285,18 @@ func (w *walker) leaf(h textproto.Header, body io.Reader, label string, inner bo
 		w.m.Attachments = append(w.m.Attachments, Attachment{Filename: filename, ContentType: mediaType, Size: n})
 		return nil
 	}
+	if !isBody && !inner && w.m.ContentType == "multipart/report" && w.m.ReturnedMessageID == "" &&
+		(mediaType == "text/rfc822-headers" || mediaType == "message/global-headers") {
+		// The returned message's header: its Message-ID says which
+		// message the report is about.
+		b, _ := io.ReadAll(io.LimitReader(dec, 64<<10))
+		n := int64(len(b)) + w.drain(dec, label)
+		if ih, err := textproto.ReadHeader(bufio.NewReader(io.MultiReader(bytes.NewReader(b), strings.NewReader("\r\n\r\n")))); err == nil {
+			w.returnedHeader(ih, false)
+		}
+		w.m.Attachments = append(w.m.Attachments, Attachment{Filename: filename, ContentType: mediaType, Size: n})
+		return nil
+	}
 	if !isBody {
 		n := w.drain(dec, label)
 		if !inner {
@@ -301,6 +315,17 @@ func (w *walker) leaf(h textproto.Header, body io.Reader, label string, inner bo
 	}
 	w.m.Text, w.haveText = text, true
 	return nil
+}
+
+// returnedHeader keeps the Message-ID of the message a delivery report
+// (a top-level multipart/report) returns.
+func (w *walker) returnedHeader(h textproto.Header, inner bool) {
+	if inner || w.m.ContentType != "multipart/report" || w.m.ReturnedMessageID != "" {
+		return
+	}
+	if ids := parseMsgIDs(h.Get("Message-Id")); len(ids) > 0 {
+		w.m.ReturnedMessageID = ids[0]
+	}
 }
 
 func (w *walker) filename(h textproto.Header, ctParams map[string]string) string {

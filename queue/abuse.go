@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strings"
+	"slices"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -165,14 +165,80 @@ func (s *Store) blockedBy(ctx context.Context, addr string) (string, error) {
 	return by, err
 }
 
-// bounce records the failed recipients of a delivery report.
-func (in *Ingester) bounce(ctx context.Context, row *inboundRow, m *mail.Message) (mail.Filing, error) {
-	failed := mail.FailedRecipients(m)
+// bounce records what a delivery report says about mail modbot sent. It
+// marks an address only when the report is about one message modbot sent
+// to it: it came back to that message's return path
+// (moderator+b-<token>@), or the message it returns carries the
+// Message-ID of an outbox row and names that row's recipient as failed;
+// and only when the failure is permanent (mail.DeliveryFailures). A
+// header alone (X-Failed-Recipients), or a report naming addresses modbot
+// never mailed, marks nobody. The reason says what was marked or why
+// nothing was.
+func (in *Ingester) bounce(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
 	row.Outcome = OutcomeIgnored
-	if len(failed) > 0 {
-		row.Reason += "; failed: " + strings.Join(failed, ", ")
+	failures := mail.DeliveryFailures(m)
+	var sent *bouncedMessage
+	var err error
+	how := "the report came to its return path"
+	switch {
+	case c.BounceToken != "":
+		if sent, err = in.st().sentMessage(ctx, sqlSentByReturnPath, c.BounceToken); err != nil {
+			return mail.Filing{}, err
+		}
+		switch {
+		case sent == nil:
+			row.Reason += "; to a return path modbot does not know: nothing marked"
+		case len(failures) == 0:
+			row.Reason += fmt.Sprintf("; about message %s to %s, but no permanent failure in it: nothing marked", sent.MessageID, sent.Rcpt)
+			sent = nil
+		}
+	case m.ReturnedMessageID != "":
+		how = "the report returns its header"
+		if sent, err = in.st().sentMessage(ctx, sqlSentByMessageID, m.ReturnedMessageID); err != nil {
+			return mail.Filing{}, err
+		}
+		switch {
+		case sent == nil:
+			row.Reason += "; returns a message modbot did not send: nothing marked"
+		case !slices.ContainsFunc(failures, func(f mail.Failure) bool { return mail.SameAddress(f.Recipient, sent.Rcpt) }):
+			row.Reason += fmt.Sprintf("; about message %s to %s, but not a permanent failure for that address: nothing marked", sent.MessageID, sent.Rcpt)
+			sent = nil
+		}
+	case len(failures) > 0 || len(m.Header["X-Failed-Recipients"]) > 0:
+		row.Reason += "; names no message modbot sent: nothing marked"
 	}
+	if sent == nil {
+		return in.record(ctx, row, nil)
+	}
+	row.Reason += fmt.Sprintf("; bounced: %s (message %s; %s)", sent.Rcpt, sent.MessageID, how)
 	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
-		return in.st().markBounced(ctx, tx, failed, "bounce: "+m.Subject)
+		return in.st().markBounced(ctx, tx, []string{sent.Rcpt}, "bounce: "+m.Subject)
 	})
+}
+
+// bouncedMessage is the outbox row a delivery report is about.
+type bouncedMessage struct {
+	MessageID string `db:"message_id"`
+	Rcpt      string `db:"rcpt_to"`
+}
+
+// The outbox row a report is about: by the token of its return path, or
+// by its Message-ID.
+const (
+	sqlSentByReturnPath = `SELECT message_id, rcpt_to FROM outbox WHERE bounce_token = ? AND bounce_token <> ''`
+	sqlSentByMessageID  = `SELECT message_id, rcpt_to FROM outbox WHERE message_id = ? AND message_id <> ''`
+)
+
+// sentMessage finds the outbox row of query (sqlSentByReturnPath or
+// sqlSentByMessageID) for value, or nil.
+func (s *Store) sentMessage(ctx context.Context, query, value string) (*bouncedMessage, error) {
+	var b bouncedMessage
+	err := s.db.GetContext(ctx, &b, query, value)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("message a report is about: %w", err)
+	}
+	return &b, nil
 }

@@ -11,11 +11,12 @@ import (
 func TestBouncedAddressIsNotMailedUntilItWritesAgain(t *testing.T) {
 	m := newModeration(t)
 	ctx := context.Background()
-	dsn := "From: Mail Delivery System <MAILER-DAEMON@mx.people.example>\nTo: moderator@forum.example\nSubject: Undelivered Mail Returned to Sender\n" +
-		"Message-ID: <bounce1@mx.people.example>\nMIME-Version: 1.0\nContent-Type: multipart/report; report-type=delivery-status; boundary=b\n\n" +
-		"--b\nContent-Type: text/plain\n\nYour message could not be delivered.\n--b\nContent-Type: message/delivery-status\n\n" +
-		"Reporting-MTA: dns; mx.people.example\n\nFinal-Recipient: rfc822; carol@people.example\nAction: failed\nStatus: 5.1.1\n--b--\n"
-	if _, err := m.in.Handle(ctx, fetched(dsn)); err != nil {
+	// A report about a notice modbot sent her, to its return path.
+	m.submit("Carol <carol@people.example>", "Encryption protects everyone.")
+	m.approveAll()
+	toCarol := m.notices("approved", "carol@people.example")[0]
+	report := dsn(m.returnPath(toCarol.MessageID), toCarol.MessageID, "carol@people.example failed 5.1.1")
+	if _, err := m.in.Handle(ctx, fetched(report)); err != nil {
 		t.Fatal(err)
 	}
 	if got := lastInbound(t, m.s); got.Outcome != OutcomeIgnored || !strings.Contains(got.Reason, "carol@people.example") {
@@ -23,7 +24,7 @@ func TestBouncedAddressIsNotMailedUntilItWritesAgain(t *testing.T) {
 	}
 	// Nothing is sent to carol now; not even the answer to a reader's
 	// message would reach her, so none is written.
-	before := m.count(`SELECT COUNT(*) FROM outbox WHERE rcpt_to = 'carol@people.example'`)
+	before := m.count(`SELECT COUNT(*) FROM outbox WHERE rcpt_to = 'carol@people.example' AND notice = 'received'`)
 	m.in.NotifyReceived = true
 	// She writes again: the mark is lifted and she hears back.
 	m.submit("Carol <carol@people.example>", "I fixed my mailbox.")

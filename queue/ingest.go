@@ -133,8 +133,9 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 	row.Reason = c.Reason
 	switch c.Kind {
 	case mail.KindAuto:
-		// Never answered; a bounce marks the addresses it names.
-		return in.bounce(ctx, row, m)
+		// Never answered; a delivery report about a message modbot sent
+		// marks its recipient.
+		return in.bounce(ctx, row, m, c)
 	case mail.KindMalformed:
 		row.Outcome = OutcomeQuarantined
 		return in.record(ctx, row, nil)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -36,21 +37,55 @@ type outMessage struct {
 }
 
 // enqueue writes msg to the outbox inside the caller's transaction, so the
-// mail exists exactly when the change that caused it does.
+// mail exists exactly when the change that caused it does. It gets a
+// token for its own return path (see returnPath).
 func (s *Store) enqueue(ctx context.Context, tx *sqlx.Tx, msg outMessage) error {
 	now := s.now()
 	nb := msg.NotBefore
 	if nb.IsZero() {
 		nb = now
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, rcpt_key, raw, not_before, next_attempt_at, created_at,
-			submission_id, notice, comment_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, mail.AddressKey(msg.To), msg.Raw, nb, nb, now,
-		msg.SubmissionID, msg.Notice, msg.CommentID)
+	token, err := newToken()
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO outbox (message_id, kind, mail_from, rcpt_to, rcpt_key, raw, not_before, next_attempt_at, created_at,
+			submission_id, notice, comment_id, bounce_token)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, msg.MessageID, msg.Kind, msg.From, msg.To, mail.AddressKey(msg.To), msg.Raw, nb, nb, now,
+		msg.SubmissionID, msg.Notice, msg.CommentID, token)
 	if err != nil {
 		return fmt.Errorf("enqueue %s to %s: %w", msg.Kind, msg.To, err)
 	}
 	return nil
+}
+
+// returnPath is the envelope sender (SMTP MAIL FROM) of one outgoing
+// message: from's local part with "+b-<token>" (VERP). Delivery reports go
+// to it, so one that comes back names the message and its recipient, and
+// a report that does not cannot mark anyone (see Ingester.bounce). The
+// header From stays the site's address.
+func returnPath(from, token string) string {
+	local, domain, ok := strings.Cut(from, "@")
+	if !ok || local == "" || domain == "" {
+		return from
+	}
+	return local + "+b-" + token + "@" + domain
+}
+
+// senderRefused reports whether a permanent failure was the server's
+// answer to the sender or the session (MAIL FROM, login, greeting), not to
+// the recipient or the message: it says nothing about the recipient's
+// address.
+func senderRefused(err error) bool {
+	var se *mail.SendError
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Op {
+	case "mail", "auth", "hello", "tls", "dial":
+		return true
+	}
+	return false
 }
 
 // Outbox delivers queued mail with retries. Temporary failures (network,
@@ -70,6 +105,12 @@ type Outbox struct {
 	// arrive twice). Without it such a message is recorded as sent (at
 	// most once: it may be missing).
 	ResendInDoubt bool
+	// ReturnPaths sends each message with its own envelope sender,
+	// moderator+b-<token>@ (see returnPath), so that a delivery report
+	// names the message it is about. Without it the envelope sender is
+	// the site's address, and only a report that returns a message's
+	// header can mark its recipient.
+	ReturnPaths bool
 
 	kick chan struct{}
 
@@ -84,7 +125,7 @@ func NewOutbox(s *Store, sender Sender, logger *slog.Logger) *Outbox {
 		logger = slog.Default()
 	}
 	return &Outbox{Store: s, Sender: sender, Logger: logger,
-		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAge: 5 * 24 * time.Hour, ResendInDoubt: true,
+		RetryBase: 30 * time.Second, RetryMax: time.Hour, MaxAge: 5 * 24 * time.Hour, ResendInDoubt: true, ReturnPaths: true,
 		kick: make(chan struct{}, 1)}
 }
 
@@ -131,6 +172,7 @@ type outboxRow struct {
 	From      string    `db:"mail_from"`
 	To        string    `db:"rcpt_to"`
 	Raw       []byte    `db:"raw"`
+	Token     string    `db:"bounce_token"`
 	Attempts  int       `db:"attempts"`
 	CreatedAt time.Time `db:"created_at"`
 }
@@ -144,7 +186,7 @@ func (o *Outbox) Flush(ctx context.Context) (time.Duration, error) {
 	for ctx.Err() == nil {
 		var rows []outboxRow
 		now := o.Store.now()
-		if err := o.Store.db.SelectContext(ctx, &rows, `SELECT id, message_id, kind, mail_from, rcpt_to, raw, attempts, created_at
+		if err := o.Store.db.SelectContext(ctx, &rows, `SELECT id, message_id, kind, mail_from, rcpt_to, raw, bounce_token, attempts, created_at
 			FROM outbox WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT 50`, now); err != nil {
 			return 0, fmt.Errorf("outbox due: %w", err)
 		}
@@ -214,15 +256,19 @@ type markingSender interface {
 func (o *Outbox) send(ctx context.Context, r outboxRow) error {
 	var sendErr error
 	handedOver := false
+	from := r.From
+	if o.ReturnPaths && r.Token != "" {
+		from = returnPath(r.From, r.Token)
+	}
 	if ms, ok := o.Sender.(markingSender); ok && o.sent != nil {
-		sendErr = ms.SendMarked(ctx, r.From, []string{r.To}, r.Raw, func() {
+		sendErr = ms.SendMarked(ctx, from, []string{r.To}, r.Raw, func() {
 			handedOver = true
 			if err := o.sent.handingOver(r.ID); err != nil {
 				o.Logger.Warn("sent log", "err", err)
 			}
 		})
 	} else {
-		sendErr = o.Sender.Send(ctx, r.From, []string{r.To}, r.Raw)
+		sendErr = o.Sender.Send(ctx, from, []string{r.To}, r.Raw)
 	}
 	now := o.Store.now()
 	if sendErr == nil {
@@ -262,12 +308,16 @@ func (o *Outbox) send(ctx context.Context, r outboxRow) error {
 	attempts := r.Attempts + 1
 	if !mail.IsTemporary(sendErr) || now.Sub(r.CreatedAt) > o.MaxAge {
 		o.Logger.Error("delivery failed permanently", "kind", r.Kind, "message_id", r.MessageID, "to", r.To, "err", sendErr)
+		if o.ReturnPaths && r.Token != "" && senderRefused(sendErr) {
+			o.Logger.Error("the server refused the sender: if it takes mail only from the site's own address, set smtp.return_paths = false",
+				"message_id", r.MessageID)
+		}
 		return o.Store.tx(ctx, func(tx *sqlx.Tx) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?`,
 				attempts, sendErr.Error(), r.ID); err != nil {
 				return err
 			}
-			if r.Kind != "notice" {
+			if r.Kind != "notice" || senderRefused(sendErr) {
 				return nil
 			}
 			// A commenter's address that is refused outright is not

@@ -100,26 +100,57 @@ func (s *Store) PendingSubscription(ctx context.Context, token string) (*Subscri
 }
 
 // ConfirmSubscription activates the subscription of a confirmation token
-// (the second step of the double opt-in). Confirming twice is harmless;
-// a subscription ended by unsubscribing stays ended.
+// (the second step of the double opt-in), and lifts an earlier
+// unsubscribe of the address: confirming is the address asking for mail
+// again. Confirming twice is harmless; a subscription ended by
+// unsubscribing stays ended (its old confirmation link does not revive
+// it; a new request sends a new one).
 func (s *Store) ConfirmSubscription(ctx context.Context, token string) (*Subscription, error) {
 	err := s.tx(ctx, func(tx *sqlx.Tx) error {
-		var email string
-		err := tx.GetContext(ctx, &email, `UPDATE subscriptions SET state = 'active', confirmed_at = ?
-			WHERE confirm_token = ? AND state = 'pending' RETURNING email`, s.now(), token)
+		var id int64
+		err := tx.GetContext(ctx, &id, `SELECT id FROM subscriptions WHERE confirm_token = ? AND state = 'pending'`, token)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
 		}
 		if err != nil {
-			return err
+			return fmt.Errorf("confirm subscription: %w", err)
 		}
-		// Only the address's owner saw the token: the address is real.
-		return s.markProven(ctx, tx, email)
+		_, err = s.confirmSubscription(ctx, tx, id)
+		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("confirm subscription: %w", err)
+		return nil, err
 	}
 	return s.PendingSubscription(ctx, token)
+}
+
+// confirmSubscription activates a pending subscription and clears the
+// unsubscribed state of its address (every spelling of it, see
+// mail.AddressKey), so its notices flow again. It reports whether the
+// subscription was pending.
+func (s *Store) confirmSubscription(ctx context.Context, tx *sqlx.Tx, id int64) (bool, error) {
+	var email string
+	err := tx.GetContext(ctx, &email, `SELECT email FROM subscriptions WHERE id = ? AND state = 'pending'`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("confirm subscription %d: %w", id, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ? WHERE id = ? AND state = 'pending'`,
+		s.now(), id); err != nil {
+		return false, fmt.Errorf("confirm subscription %d: %w", id, err)
+	}
+	// Confirming is the address asking for mail again, and only its
+	// owner saw the token: the address is real.
+	if _, err := tx.ExecContext(ctx, `UPDATE recipients SET unsubscribed_at = NULL WHERE email_key = ? AND unsubscribed_at IS NOT NULL`,
+		mail.AddressKey(email)); err != nil {
+		return false, fmt.Errorf("confirm subscription %d: %w", id, err)
+	}
+	if err := s.markProven(ctx, tx, email); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 // requestSubscription records a pending subscription for email to a post

@@ -78,16 +78,22 @@ func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.
 	}
 	switch word := firstWord(own); {
 	case word == "unsubscribe" || word == "stop":
+		// Only the address a notice went to can stop its mail by
+		// answering it: a From is easy to forge, a notice's Message-ID
+		// is known only to its recipient.
+		if n == nil || !mail.SameAddress(n.Rcpt, m.From.Addr) {
+			return in.feedback(ctx, row, m, "unsubscribe ignored: it does not answer a notice sent to this address")
+		}
 		row.Kind, row.Outcome, row.Reason = string(mail.KindUnsubscribe), OutcomeSubscription, "unsubscribe by reply"
-		return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error { return in.st().unsubscribeAddress(ctx, tx, from) })
+		return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error { return in.st().unsubscribeAddress(ctx, tx, n.Rcpt) })
 	case word == "confirm" || word == "yes":
 		if sub, err := in.st().subscriptionByConfirmMessage(ctx, m); err != nil {
 			return mail.Filing{}, err
-		} else if sub != nil && mail.SameAddress(sub.Email, from) {
+		} else if sub != nil && mail.SameAddress(sub.Email, m.From.Addr) {
 			row.Outcome, row.Reason = OutcomeSubscription, "subscription confirmed by reply"
 			row.proven = from
 			return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
-				_, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'active', confirmed_at = ? WHERE id = ? AND state = 'pending'`, in.st().now(), sub.ID)
+				_, err := in.st().confirmSubscription(ctx, tx, sub.ID)
 				return err
 			})
 		}

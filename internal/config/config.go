@@ -77,6 +77,13 @@ type SMTP struct {
 	// when modbot stopped, before the server's answer: it may arrive
 	// twice. false trusts the server to have kept it: it may be missing.
 	ResendInDoubt *bool `toml:"resend_in_doubt"`
+	// ReturnPaths sends each message with an envelope sender of its own,
+	// local+b-<token>@domain of the site's address, so a delivery report
+	// names the one message and recipient it is about (default true).
+	// false sends with the site's address: for a server that refuses any
+	// other sender; then only a report that returns the message's header
+	// marks an address as bouncing.
+	ReturnPaths *bool `toml:"return_paths"`
 }
 
 // Moderation holds who moderates and how often they hear from modbot.
@@ -341,6 +348,10 @@ func (c *Config) complete(getenv func(string) string) error {
 	if c.SMTP.ResendInDoubt == nil {
 		t := true
 		c.SMTP.ResendInDoubt = &t
+	}
+	if c.SMTP.ReturnPaths == nil {
+		t := true
+		c.SMTP.ReturnPaths = &t
 	}
 	if c.Moderation.TokenTTL == 0 {
 		c.Moderation.TokenTTL = Duration(14 * 24 * time.Hour)

@@ -41,6 +41,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if got := c.Moderation.NoticesTotalPerHour(); got != 200 {
 		t.Errorf("default max_notices_total_per_hour = %d, want 200", got)
 	}
+	if c.SMTP.ReturnPaths == nil || !*c.SMTP.ReturnPaths {
+		t.Errorf("default smtp.return_paths = %v, want true", c.SMTP.ReturnPaths)
+	}
 	if c.Rules.File != "" {
 		t.Errorf("default rules.file = %q, want \"\" (the built-in rules)", c.Rules.File)
 	}

@@ -68,6 +68,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 
 	d.Outbox = queue.NewOutbox(store, mail.NewSender(smtpConfig(cfg)), logger.With("part", "outbox"))
 	d.Outbox.ResendInDoubt = *cfg.SMTP.ResendInDoubt
+	d.Outbox.ReturnPaths = *cfg.SMTP.ReturnPaths
 	d.Digester = &queue.Digester{
 		Store: store, Templates: tmpl, Site: site, Moderators: cfg.Moderation.Moderators,
 		Interval: cfg.Moderation.DigestInterval.D(), Settle: cfg.Moderation.DigestSettle.D(),
