@@ -68,7 +68,7 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// busy_timeout instead of failing with SQLITE_BUSY mid-transaction.
 	q.Add("_txlock", "immediate")
 	q.Add("_time_format", "sqlite")
-	db, err := openDB("file:" + path + "?" + q.Encode())
+	db, err := openDB(fileDSN(path, q))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -110,7 +110,7 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	if _, err := os.Stat(path); err != nil {
 		return nil, fmt.Errorf("open store: %w", err)
 	}
-	db, err := openDB("file:" + path + "?" + q.Encode())
+	db, err := openDB(fileDSN(path, q))
 	if err != nil {
 		return nil, fmt.Errorf("open store %s: %w", path, err)
 	}
@@ -124,6 +124,14 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 // openDB opens the database with each connection keeping its prepared
 // statements: modbot runs the same few dozen statements all day, and
 // parsing them anew each time was a quarter of its CPU.
+// fileDSN is the driver's "file:" name of path with the query q. The
+// path is escaped: a "#" or "?" in a directory name would otherwise end
+// the path early and open another file without a word.
+func fileDSN(path string, q url.Values) string {
+	u := url.URL{Scheme: "file", Opaque: (&url.URL{Path: path}).EscapedPath(), RawQuery: q.Encode()}
+	return u.String()
+}
+
 func openDB(dsn string) (*sqlx.DB, error) {
 	base, err := sqlite.NewConnector(dsn)
 	if err != nil {

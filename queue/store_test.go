@@ -70,3 +70,30 @@ func TestMailboxState(t *testing.T) {
 		t.Errorf("state = %d %d, want 7 43", v, last)
 	}
 }
+
+// A "#", "?" or "%" in the path is part of the file name, not the end of
+// it: the store opens the file it was given, with its pragmas.
+func TestOpenPathWithURLCharacters(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "site #1?new 100%")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "modbot.db")
+	s, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := os.Stat(path); err != nil {
+		t.Fatalf("database not at the path given: %v", err)
+	}
+	var mode string
+	if err := s.pool.Get(&mode, `PRAGMA journal_mode`); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	ro, err := OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ro.Close()
+}
