@@ -107,7 +107,10 @@ func readAuthResults(v string) (id string, out []authResult) {
 	id, results, err := authres.Parse(v)
 	if err != nil {
 		head, rest, _ := strings.Cut(v, ";")
-		id = strings.Fields(head + " ")[0]
+		id = ""
+		if f := strings.Fields(head); len(f) > 0 {
+			id = f[0]
+		}
 		results = nil
 		for _, part := range strings.Split(rest, ";") {
 			if _, rs, err := authres.Parse(id + ";" + part); err == nil {
