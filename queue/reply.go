@@ -45,13 +45,15 @@ type replyRun struct {
 	now       time.Time
 	moderator string
 	msg       *mail.Message
-	digestID  int64  // the digest whose numbering the reply uses
-	digestMsg string // its Message-ID
+	digestID  int64
+	digestMsg string
+	items     map[int]digestItem
+	conf      templates.Confirmation
+
 	// replyToMsg is the Message-ID of the mail the reply answers: the
-	// digest, or a confirmation.
+	// digest, or a confirmation. digestID and digestMsg are always the
+	// digest's, whose numbering the reply uses.
 	replyToMsg string
-	items      map[int]digestItem
-	conf       templates.Confirmation
 }
 
 // applyReply reads the moderator's commands from m and applies them. It
