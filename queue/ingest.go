@@ -69,7 +69,13 @@ type Ingester struct {
 	// Authentication-Results are read ("" reads any: a forger can add a
 	// "pass" but not remove the receiver's "fail").
 	TrustedAuthServID string
-	Logger            *slog.Logger
+	// VerifyDKIM has modbot check a moderator reply's DKIM signature
+	// itself, for a receiving server that adds no Authentication-Results:
+	// a signature aligned with From is a pass like the trusted server's.
+	// LookupTXT answers its DNS queries (nil: the system resolver).
+	VerifyDKIM bool
+	LookupTXT  mail.LookupTXT
+	Logger     *slog.Logger
 	// Arrived is called after a message's outcome committed (to wake the
 	// digest scheduler). It must not block.
 	Arrived func(outcome string)
@@ -139,7 +145,7 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 		row.Outcome = OutcomeQuarantined
 		return in.record(ctx, row, nil)
 	case mail.KindReply:
-		return in.reply(ctx, row, m, c)
+		return in.reply(ctx, row, m, c, f.Raw)
 	case mail.KindUnsubscribe:
 		return in.unsubscribeByToken(ctx, row, c.UnsubscribeToken)
 	case mail.KindFeedback:
@@ -454,8 +460,8 @@ func (in *Ingester) feedback(ctx context.Context, row *inboundRow, m *mail.Messa
 // moderator. Anything else that answers a digest is feedback, with the
 // reason recorded. A storage error is returned, never a verdict: the
 // watcher leaves the message for the next attempt.
-func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
-	tok, why, err := in.authenticate(ctx, m, c.DigestToken)
+func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification, raw []byte) (mail.Filing, error) {
+	tok, why, err := in.authenticate(ctx, m, raw, c.DigestToken)
 	if err != nil {
 		return mail.Filing{}, err
 	}
@@ -494,7 +500,7 @@ type replyToken struct {
 
 // authenticate returns the token of an acceptable reply, or why the reply
 // is not accepted, or a storage error (which decides nothing).
-func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token string) (replyToken, string, error) {
+func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, raw []byte, token string) (replyToken, string, error) {
 	var tok replyToken
 	if m.From == nil {
 		return tok, "no From address", nil
@@ -531,11 +537,12 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 	case tok.Kind != tokenReport && !isModerator:
 		return tok, fmt.Sprintf("%s is not a moderator", from), nil
 	}
-	if in.TrustedAuthServID != "" {
-		// The receiving server's word is needed: that it checked a DKIM
-		// signature or DMARC for the author's domain and it passed.
-		if ok, why := mail.AuthPass(m, in.TrustedAuthServID); !ok {
-			return tok, why, nil
+	if in.TrustedAuthServID != "" || in.VerifyDKIM {
+		// A pass is needed: the trusted receiving server's word that it
+		// checked a DKIM signature or DMARC for the author's domain, or
+		// modbot's own check of a DKIM signature.
+		if why, err := in.authPass(ctx, m, raw); err != nil || why != "" {
+			return tok, why, err
 		}
 	} else if why := mail.AuthFailure(m, ""); why != "" {
 		// Without knowing which Authentication-Results field the
@@ -550,6 +557,32 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token str
 		return tok, fmt.Sprintf("the digest's token expired (sent %s)", tok.CreatedAt.Format(time.RFC3339)), nil
 	}
 	return tok, "", nil
+}
+
+// authPass returns "" when the trusted server's Authentication-Results
+// or modbot's own DKIM check vouch for m's author, else why not. A DNS
+// failure of the DKIM check is returned as an error: the message is tried
+// again later.
+func (in *Ingester) authPass(ctx context.Context, m *mail.Message, raw []byte) (string, error) {
+	var whys []string
+	if in.TrustedAuthServID != "" {
+		ok, why := mail.AuthPass(m, in.TrustedAuthServID)
+		if ok {
+			return "", nil
+		}
+		whys = append(whys, why)
+	}
+	if in.VerifyDKIM {
+		ok, why, err := mail.VerifyDKIM(ctx, raw, m.From.Addr, in.LookupTXT)
+		if err != nil {
+			return "", fmt.Errorf("verify DKIM: %w", err)
+		}
+		if ok {
+			return "", nil
+		}
+		whys = append(whys, why)
+	}
+	return strings.Join(whys, "; "), nil
 }
 
 // insertHits stores a submission's hits, several rows a statement (a

@@ -1,11 +1,17 @@
 package queue
 
 import (
+	"bytes"
 	"context"
+	"crypto/ed25519"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-msgauth/dkim"
 
 	"modbot/mail"
 )
@@ -267,3 +273,94 @@ func TestResolveStorageErrorIsAnError(t *testing.T) {
 		t.Errorf("resolve on a failing store: why %q, no error", why)
 	}
 }
+
+// moderation.verify_dkim: modbot checks the signature itself. A reply
+// signed by the moderator's domain is applied; one signed by another
+// domain, or changed after signing, or unsigned, is feedback; a DNS
+// failure leaves the message for the next attempt.
+func TestVerifyDKIMReplies(t *testing.T) {
+	pub, priv, err := ed25519.GenerateKey(bytes.NewReader(bytes.Repeat([]byte{3}, 64)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	txt := "v=DKIM1; k=ed25519; p=" + base64.StdEncoding.EncodeToString(pub)
+	dnsDown := true
+	lookup := func(_ context.Context, name string) ([]string, error) {
+		switch name {
+		case "s1._domainkey.mods.example", "s1._domainkey.evil.example":
+			return []string{txt}, nil
+		case "s1._domainkey.flaky.example":
+			if dnsDown {
+				return nil, &tempDNSError{}
+			}
+			return []string{txt}, nil
+		}
+		return nil, errors.New("no such name")
+	}
+	sign := func(domain, raw string) []byte {
+		var out bytes.Buffer
+		if err := dkim.Sign(&out, strings.NewReader(strings.ReplaceAll(raw, "\n", "\r\n")), &dkim.SignOptions{Domain: domain, Selector: "s1", Signer: priv}); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	handle := func(m *moderation, raw []byte) (inboundView, error) {
+		uidSeq++
+		_, err := m.in.Handle(context.Background(), &mail.Fetched{Mailbox: "INBOX", UIDValidity: 1, UID: uidSeq, Size: int64(len(raw)), Raw: raw})
+		return lastInbound(t, m.s), err
+	}
+	reply := func(m *moderation, from, id string) string {
+		return msg(from, "moderator+d-"+m.token["alice@mods.example"]+"@forum.example", "Re: digest", id, "approve 1")
+	}
+	for _, c := range []struct {
+		name    string
+		raw     func(m *moderation) []byte
+		applied bool
+		reason  string
+	}{
+		{"signed by the moderator's domain", func(m *moderation) []byte { return sign("mods.example", reply(m, "Alice <alice@mods.example>", "k1@mods.example")) }, true, ""},
+		{"signed by another domain", func(m *moderation) []byte { return sign("evil.example", reply(m, "Alice <alice@mods.example>", "k2@mods.example")) }, false, "pass for evil.example"},
+		{"changed after signing", func(m *moderation) []byte {
+			return bytes.Replace(sign("mods.example", reply(m, "Alice <alice@mods.example>", "k3@mods.example")), []byte("approve 1"), []byte("reject 1"), 1)
+		}, false, "fail for mods.example"},
+		{"not signed", func(m *moderation) []byte { return []byte(strings.ReplaceAll(reply(m, "Alice <alice@mods.example>", "k4@mods.example"), "\n", "\r\n")) }, false, "no DKIM signature"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := newModeration(t, "One.")
+			m.in.VerifyDKIM, m.in.LookupTXT = true, lookup
+			got, err := handle(m, c.raw(m))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.applied != (got.Outcome == OutcomeReply) || !strings.Contains(got.Reason, c.reason) || c.applied != (m.state(1001) == "approved") || !c.applied && m.state(1001) != "pending" {
+				t.Errorf("outcome %+v, state %s; want applied %v, reason %q", got, m.state(1001), c.applied, c.reason)
+			}
+		})
+	}
+	t.Run("DNS down, then back", func(t *testing.T) {
+		m := newModeration(t, "One.")
+		m.in.VerifyDKIM, m.in.LookupTXT = true, lookup
+		// From a subdomain of flaky.example, so the signature's key is
+		// the one the flaky DNS serves.
+		m.in.Moderators = append(m.in.Moderators, "alice@flaky.example")
+		m.s.pool.MustExec(`UPDATE digests SET moderator = 'alice@flaky.example' WHERE token = ?`, m.token["alice@mods.example"])
+		raw := sign("flaky.example", reply(m, "Alice <alice@flaky.example>", "k5@flaky.example"))
+		before := m.count(`SELECT COUNT(*) FROM inbound`)
+		if _, err := handle(m, raw); err == nil {
+			t.Errorf("a DNS failure was not returned")
+		}
+		if n := m.count(`SELECT COUNT(*) FROM inbound`); n != before {
+			t.Errorf("a DNS failure decided the message")
+		}
+		dnsDown = false
+		if got, err := handle(m, raw); err != nil || got.Outcome != OutcomeReply || m.state(1001) != "approved" {
+			t.Errorf("retry: %+v %v, state %s", got, err, m.state(1001))
+		}
+	})
+}
+
+type tempDNSError struct{}
+
+func (*tempDNSError) Error() string   { return "timeout" }
+func (*tempDNSError) Temporary() bool { return true }
+func (*tempDNSError) Timeout() bool   { return true }

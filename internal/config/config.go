@@ -105,6 +105,10 @@ type Moderation struct {
 	// Authentication-Results header is believed ("" believes a failure
 	// result from any such header: only a refusal can come of it).
 	TrustedAuthServID string `toml:"trusted_authserv_id"`
+	// VerifyDKIM has modbot verify a moderator reply's DKIM signature
+	// itself (a signature aligned with From passes), for a receiving
+	// server that adds no Authentication-Results. Off by default.
+	VerifyDKIM bool `toml:"verify_dkim"`
 	// EscalateAfter names a pending comment at the top of every digest
 	// once it has waited this long; EscalateAdminsAfter mails it to the
 	// admins.
