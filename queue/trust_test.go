@@ -318,12 +318,18 @@ func TestVerifyDKIMReplies(t *testing.T) {
 		applied bool
 		reason  string
 	}{
-		{"signed by the moderator's domain", func(m *moderation) []byte { return sign("mods.example", reply(m, "Alice <alice@mods.example>", "k1@mods.example")) }, true, ""},
-		{"signed by another domain", func(m *moderation) []byte { return sign("evil.example", reply(m, "Alice <alice@mods.example>", "k2@mods.example")) }, false, "pass for evil.example"},
+		{"signed by the moderator's domain", func(m *moderation) []byte {
+			return sign("mods.example", reply(m, "Alice <alice@mods.example>", "k1@mods.example"))
+		}, true, ""},
+		{"signed by another domain", func(m *moderation) []byte {
+			return sign("evil.example", reply(m, "Alice <alice@mods.example>", "k2@mods.example"))
+		}, false, "pass for evil.example"},
 		{"changed after signing", func(m *moderation) []byte {
 			return bytes.Replace(sign("mods.example", reply(m, "Alice <alice@mods.example>", "k3@mods.example")), []byte("approve 1"), []byte("reject 1"), 1)
 		}, false, "fail for mods.example"},
-		{"not signed", func(m *moderation) []byte { return []byte(strings.ReplaceAll(reply(m, "Alice <alice@mods.example>", "k4@mods.example"), "\n", "\r\n")) }, false, "no DKIM signature"},
+		{"not signed", func(m *moderation) []byte {
+			return []byte(strings.ReplaceAll(reply(m, "Alice <alice@mods.example>", "k4@mods.example"), "\n", "\r\n"))
+		}, false, "no DKIM signature"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			m := newModeration(t, "One.")
