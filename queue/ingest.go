@@ -66,8 +66,10 @@ type Ingester struct {
 	NotifyReceived bool
 	Limits         Limits
 	// TrustedAuthServID is the authserv-id of the receiving server whose
-	// Authentication-Results are read ("" reads any: a forger can add a
-	// "pass" but not remove the receiver's "fail").
+	// Authentication-Results are read: a moderator reply needs its
+	// aligned dkim=pass or dmarc=pass (mail.AuthPass). "" reads a "fail"
+	// in any such field and nothing else: a forger can add a "pass" but
+	// not remove the receiver's "fail".
 	TrustedAuthServID string
 	// VerifyDKIM has modbot check a moderator reply's DKIM signature
 	// itself, for a receiving server that adds no Authentication-Results:
