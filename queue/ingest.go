@@ -498,6 +498,9 @@ type replyToken struct {
 	// Digest is the digest whose numbering replies use: the row itself,
 	// or for a confirmation the digest it came through.
 	Digest int64 `db:"digest"`
+	// Confirms is, for a confirmation, the Message-ID of the reply it
+	// confirmed.
+	Confirms string `db:"confirms_message_id"`
 }
 
 // authenticate returns the token of an acceptable reply, or why the reply
@@ -522,8 +525,8 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, raw []byt
 	if !isModerator && !isAdmin {
 		return tok, fmt.Sprintf("%s is not a moderator", from), nil
 	}
-	err = in.st().db.GetContext(ctx, &tok, `SELECT id, kind, moderator, message_id, created_at, COALESCE(via_digest_id, id) AS digest
-		FROM digests WHERE token = ?`, token)
+	err = in.st().db.GetContext(ctx, &tok, `SELECT id, kind, moderator, message_id, created_at, COALESCE(via_digest_id, id) AS digest,
+		confirms_message_id FROM digests WHERE token = ?`, token)
 	if errors.Is(err, sql.ErrNoRows) {
 		return tok, "unknown digest token", nil
 	}

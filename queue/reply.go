@@ -54,6 +54,9 @@ type replyRun struct {
 	// digest, or a confirmation. digestID and digestMsg are always the
 	// digest's, whose numbering the reply uses.
 	replyToMsg string
+	// confirms is, for an answer to a confirmation, the Message-ID of the
+	// reply it confirmed: what a bare "undo" takes back.
+	confirms string
 }
 
 // applyReply reads the moderator's commands from m and applies them. It
@@ -68,7 +71,7 @@ func (in *Ingester) applyReply(ctx context.Context, tx *sqlx.Tx, m *mail.Message
 	// authenticate found the same identity as From: decisions and undo
 	// are theirs however From spells it.
 	r := &replyRun{in: in, ctx: ctx, tx: tx, now: in.st().now(), moderator: strings.ToLower(tok.Moderator), msg: m, items: map[int]digestItem{},
-		digestID: tok.Digest, replyToMsg: tok.MessageID}
+		digestID: tok.Digest, replyToMsg: tok.MessageID, confirms: tok.Confirms}
 	if err := tx.GetContext(ctx, &r.digestMsg, `SELECT message_id FROM digests WHERE id = ?`, r.digestID); err != nil {
 		return fmt.Errorf("digest of token: %w", err)
 	}
@@ -290,7 +293,13 @@ func (r *replyRun) undo(c mail.Command) error {
 	}
 	var ds []decision
 	var err error
-	if len(c.Targets) == 0 {
+	if len(c.Targets) == 0 && r.confirms != "" {
+		// An answer to a confirmation takes back what that confirmation
+		// reported, not whatever reply came last.
+		err = r.tx.SelectContext(r.ctx, &ds, `SELECT id, submission_id, action, from_state, to_state, item_number, created_at FROM decisions
+			WHERE moderator = ? AND undone_at IS NULL AND action <> 'undo' AND reply_message_id = ?
+			ORDER BY id`, r.moderator, r.confirms)
+	} else if len(c.Targets) == 0 {
 		err = r.tx.SelectContext(r.ctx, &ds, `SELECT id, submission_id, action, from_state, to_state, item_number, created_at FROM decisions
 			WHERE moderator = ? AND undone_at IS NULL AND action <> 'undo' AND reply_message_id = (
 				SELECT reply_message_id FROM decisions WHERE moderator = ? AND undone_at IS NULL AND action <> 'undo'
@@ -429,9 +438,10 @@ func (r *replyRun) references() []string {
 
 // confirm mails the moderator what their reply did, threaded to it. It
 // carries a reply token of its own, kind 'confirmation', linked to the
-// digest the reply came through: "undo" or "reject 2" written in answer
-// to it works as in that digest, for the same moderator, for as long as a
-// digest's token would.
+// digest the reply came through: "undo #id" or "reject 2" written in
+// answer to it works as in that digest, for the same moderator, for as
+// long as a digest's token would, and a bare "undo" takes back what this
+// confirmation reported.
 func (r *replyRun) confirm() error {
 	rendered, err := r.in.Templates.Confirmation(&r.conf)
 	if err != nil {
@@ -442,8 +452,8 @@ func (r *replyRun) confirm() error {
 	if err != nil {
 		return err
 	}
-	if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO digests (token, moderator, message_id, created_at, kind, via_digest_id)
-		VALUES (?, ?, ?, ?, 'confirmation', ?)`, token, r.moderator, msgID, r.now, r.digestID); err != nil {
+	if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO digests (token, moderator, message_id, created_at, kind, via_digest_id, confirms_message_id)
+		VALUES (?, ?, ?, ?, 'confirmation', ?, ?)`, token, r.moderator, msgID, r.now, r.digestID, r.msg.MessageID); err != nil {
 		return fmt.Errorf("confirmation token: %w", err)
 	}
 	out := &mail.Outgoing{

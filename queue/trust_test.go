@@ -173,6 +173,31 @@ func TestReplyToConfirmation(t *testing.T) {
 	}
 }
 
+// §9: a bare "undo" in answer to a confirmation takes back what that
+// confirmation reported, even when a later reply was made.
+func TestUndoAnswersItsConfirmation(t *testing.T) {
+	m := newModeration(t, "One.", "Two.")
+	alice := m.token["alice@mods.example"]
+	m.reply("Alice <alice@mods.example>", alice, "approve 1")
+	first := m.lastMail("confirmation", "alice@mods.example")
+	m.reply("Alice <alice@mods.example>", alice, "reject 2")
+	tok := strings.TrimSuffix(strings.TrimPrefix(first.ReplyTo[0].Addr, "moderator+d-"), "@forum.example")
+	if got := m.reply("Alice <alice@mods.example>", tok, "undo"); got.Outcome != OutcomeReply {
+		t.Fatalf("undo: %+v", got)
+	}
+	if m.state(1001) != "pending" || m.state(1002) != "rejected" {
+		t.Errorf("undo to the first confirmation: #1001 %s, #1002 %s; want pending, rejected", m.state(1001), m.state(1002))
+	}
+	// Answering it again: nothing left to undo, and the later decision stands.
+	m.reply("Alice <alice@mods.example>", tok, "undo")
+	if m.state(1002) != "rejected" {
+		t.Errorf("a second undo to the first confirmation took back #1002")
+	}
+	if conf := m.lastMail("confirmation", "alice@mods.example"); !strings.Contains(conf.Text, "no decision left to undo") {
+		t.Errorf("second undo not explained:\n%s", conf.Text)
+	}
+}
+
 // §10: the role a token grants is checked when it is used. An admin
 // removed from moderation.admins who still moderates cannot run admin
 // commands with an old report token; a moderator removed by an admin's
