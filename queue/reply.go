@@ -448,18 +448,27 @@ func (r *replyRun) confirm() error {
 		return fmt.Errorf("render confirmation: %w", err)
 	}
 	msgID := mail.NewMessageID("confirm", r.in.Site.domain())
-	token, err := newToken()
-	if err != nil {
-		return err
-	}
-	if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO digests (token, moderator, message_id, created_at, kind, via_digest_id, confirms_message_id)
-		VALUES (?, ?, ?, ?, 'confirmation', ?, ?)`, token, r.moderator, msgID, r.now, r.digestID, r.msg.MessageID); err != nil {
-		return fmt.Errorf("confirmation token: %w", err)
+	// An answer to a confirmation that changed nothing is confirmed
+	// without a token: an auto-responder that answers every mail cannot
+	// keep a loop going (its next answer goes to the plain address, and
+	// is feedback).
+	var replyTo []mail.Address
+	viaConfirmation := r.replyToMsg != "" && r.replyToMsg != r.digestMsg
+	if !viaConfirmation || len(r.conf.Applied)+len(r.conf.Undone) > 0 {
+		token, err := newToken()
+		if err != nil {
+			return err
+		}
+		if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO digests (token, moderator, message_id, created_at, kind, via_digest_id, confirms_message_id)
+			VALUES (?, ?, ?, ?, 'confirmation', ?, ?)`, token, r.moderator, msgID, r.now, r.digestID, r.msg.MessageID); err != nil {
+			return fmt.Errorf("confirmation token: %w", err)
+		}
+		replyTo = []mail.Address{r.in.Site.moderation(r.in.Site.plus("d-" + token))}
 	}
 	out := &mail.Outgoing{
 		From:          r.in.Site.moderation(r.in.Site.Address),
 		To:            []mail.Address{{Addr: r.moderator}},
-		ReplyTo:       []mail.Address{r.in.Site.moderation(r.in.Site.plus("d-" + token))},
+		ReplyTo:       replyTo,
 		Subject:       rendered.Subject,
 		MessageID:     msgID,
 		InReplyTo:     r.msg.MessageID,

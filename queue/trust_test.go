@@ -198,6 +198,22 @@ func TestUndoAnswersItsConfirmation(t *testing.T) {
 	}
 }
 
+// An auto-responder that answers every mail cannot loop with the
+// confirmations: an answer to a confirmation that changes nothing is
+// confirmed without a token.
+func TestConfirmationLoopEnds(t *testing.T) {
+	m := newModeration(t, "One.")
+	m.reply("Alice <alice@mods.example>", m.token["alice@mods.example"], "approve 1")
+	conf := m.lastMail("confirmation", "alice@mods.example")
+	tok := strings.TrimSuffix(strings.TrimPrefix(conf.ReplyTo[0].Addr, "moderator+d-"), "@forum.example")
+	if got := m.reply("Alice <alice@mods.example>", tok, "I am out of the office until Monday."); got.Outcome != OutcomeReply {
+		t.Fatalf("auto-answer: %+v", got)
+	}
+	if conf := m.lastMail("confirmation", "alice@mods.example"); len(conf.ReplyTo) != 0 {
+		t.Errorf("a confirmation of nothing carries a token: %v", conf.ReplyTo)
+	}
+}
+
 // §10: the role a token grants is checked when it is used. An admin
 // removed from moderation.admins who still moderates cannot run admin
 // commands with an old report token; a moderator removed by an admin's
