@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"modbot/internal/dovecottest"
 	"modbot/mail"
 	"modbot/queue"
 )
@@ -31,6 +32,15 @@ func answer(to *mail.Message, from, command string) []byte {
 // decision undone and is told so, and the comment is no longer published.
 func TestUndoByAnsweringConfirmationInProcess(t *testing.T) {
 	ms, imapAddr, smtpAddr := startDevmail(t)
+	testUndoByAnsweringConfirmation(t, ms, imapAddr, smtpAddr)
+}
+
+func TestUndoByAnsweringConfirmationDovecot(t *testing.T) {
+	dc := dovecottest.Start(t, inbox, alice, bob, carol)
+	testUndoByAnsweringConfirmation(t, dc, dc.IMAPAddr, dc.SMTPAddr)
+}
+
+func testUndoByAnsweringConfirmation(t *testing.T, ms mailSystem, imapAddr, smtpAddr string) {
 	dir := t.TempDir()
 	cfg := testConfig(t, dir, imapAddr, smtpAddr)
 	_, _ = startDaemon(t, cfg)
