@@ -542,6 +542,14 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, raw []byt
 	case tok.Kind != tokenReport && !isModerator:
 		return tok, fmt.Sprintf("%s is not a moderator", from), nil
 	}
+	// A confirmation's token is its own, with its own age: the same
+	// rules as a digest's.
+	if !mail.SameAddress(tok.Moderator, from) {
+		return tok, fmt.Sprintf("the digest was sent to another moderator, not %s", from), nil
+	}
+	if in.TokenTTL > 0 && in.st().now().Sub(tok.CreatedAt) > in.TokenTTL {
+		return tok, fmt.Sprintf("the digest's token expired (sent %s)", tok.CreatedAt.Format(time.RFC3339)), nil
+	}
 	if in.TrustedAuthServID != "" || in.VerifyDKIM {
 		// A pass is needed: the trusted receiving server's word that it
 		// checked a DKIM signature or DMARC for the author's domain, or
@@ -554,12 +562,6 @@ func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, raw []byt
 		// receiving server wrote, a "pass" proves nothing (the sender can
 		// write one), so only a "fail" is read: a forger cannot remove it.
 		return tok, why, nil
-	}
-	if !mail.SameAddress(tok.Moderator, from) {
-		return tok, fmt.Sprintf("the digest was sent to another moderator, not %s", from), nil
-	}
-	if in.TokenTTL > 0 && in.st().now().Sub(tok.CreatedAt) > in.TokenTTL {
-		return tok, fmt.Sprintf("the digest's token expired (sent %s)", tok.CreatedAt.Format(time.RFC3339)), nil
 	}
 	return tok, "", nil
 }

@@ -460,7 +460,7 @@ func (r *replyRun) confirm() error {
 			return err
 		}
 		if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO digests (token, moderator, message_id, created_at, kind, via_digest_id, confirms_message_id)
-			VALUES (?, ?, ?, ?, 'confirmation', ?, ?)`, token, r.moderator, msgID, r.now, r.digestID, r.msg.MessageID); err != nil {
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, token, r.moderator, msgID, r.now, tokenConfirmation, r.digestID, r.msg.MessageID); err != nil {
 			return fmt.Errorf("confirmation token: %w", err)
 		}
 		replyTo = []mail.Address{r.in.Site.moderation(r.in.Site.plus("d-" + token))}
