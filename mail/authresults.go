@@ -21,6 +21,11 @@ func AuthFailure(m *Message, authservID string) string {
 			continue
 		}
 		for _, r := range results {
+			switch r.method {
+			case "dkim", "spf", "dmarc":
+			default:
+				continue
+			}
 			// "softfail" (SPF's ~all) is a hint, not a verdict.
 			if r.value == authres.ResultFail {
 				return fmt.Sprintf("Authentication-Results from %s: %s=%s", id, r.method, r.value)

@@ -19,6 +19,7 @@ func TestAuthFailure(t *testing.T) {
 		{"untrusted server ignored", "mx.forum.example", []string{"evil.example; dkim=fail", "mx.forum.example; dkim=pass"}, ""},
 		{"trusted server fails", "mx.forum.example", []string{"mx.forum.example 1; spf=fail smtp.mailfrom=x"}, "spf=fail"},
 		{"a forged pass does not hide a fail", "", []string{"attacker.example; dkim=pass", "mx.forum.example; dkim=fail"}, "dkim=fail"},
+		{"only dkim, spf and dmarc are read", "", []string{"mx.forum.example; iprev=fail policy.iprev=192.0.2.1; arc=fail; auth=fail"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
