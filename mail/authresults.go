@@ -47,7 +47,9 @@ func AuthFailure(m *Message, authservID string) string {
 // signature by example.com vouches for mods.example.com; one by
 // mods.example.com does not vouch for example.com, nor does one by a
 // sibling). Without the public suffix list this may refuse a relaxed
-// alignment that DMARC accepts; it never accepts one DMARC refuses.
+// alignment that DMARC accepts, and accepts a signature by a public
+// suffix of two labels (co.uk for mods.example.co.uk), which only that
+// suffix's registry could make.
 func AuthPass(m *Message, authservID string) (bool, string) {
 	if authservID == "" || m.From == nil {
 		return false, "no trusted Authentication-Results server is configured"
