@@ -20,8 +20,13 @@ type Attachment struct {
 
 // Message is an inbound message reduced to what modbot reads from it.
 type Message struct {
-	MessageID   string // without angle brackets; may be empty
-	From        *Address
+	MessageID string // without angle brackets; may be empty
+	From      *Address
+	// FromCount is how many authors the message names: the number of
+	// From fields or of addresses in them, whichever is more. Only the
+	// first is in From; above 1, a DKIM verifier may have checked
+	// another one than modbot reads.
+	FromCount   int
 	Sender      *Address
 	ReplyTo     []Address
 	To          []Address

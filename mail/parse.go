@@ -195,6 +195,7 @@ func (w *walker) header(h textproto.Header) {
 		m.MessageID = ids[0]
 	}
 	m.From = w.single("From", raw["From"])
+	m.FromCount = max(len(raw["From"]), len(w.list("From", raw["From"])))
 	m.Sender = w.single("Sender", raw["Sender"])
 	m.ReplyTo = w.list("Reply-To", raw["Reply-To"])
 	m.To = w.list("To", raw["To"])

@@ -499,3 +499,26 @@ func BenchmarkParseClassify(b *testing.B) {
 		}
 	}
 }
+
+// Two From fields, or two addresses in one, are counted: a DKIM verifier
+// may have read another author than the first, which is all From holds.
+func TestParseCountsAuthors(t *testing.T) {
+	for _, tt := range []struct {
+		head string
+		want int
+	}{
+		{"From: Alice <alice@mods.example>\r\n", 1},
+		{"From: Alice <alice@mods.example>\r\nFrom: Eve <eve@evil.example>\r\n", 2},
+		{"From: Alice <alice@mods.example>, Eve <eve@evil.example>\r\n", 2},
+		{"From: Alice <alice@mods.example>\r\nFrom: ???\r\n", 2},
+		{"To: x@forum.example\r\n", 0},
+	} {
+		m, err := Parse(strings.NewReader(tt.head+"Subject: x\r\n\r\nbody\r\n"), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m.FromCount != tt.want {
+			t.Errorf("%q: FromCount %d, want %d", tt.head, m.FromCount, tt.want)
+		}
+	}
+}

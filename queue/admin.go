@@ -50,14 +50,10 @@ func (s *Store) DigestsPaused(ctx context.Context) (string, error) {
 	return by, err
 }
 
-// isAdmin reports whether addr is a configured admin.
+// isAdmin reports whether addr is a configured admin (by address
+// identity, mail.SameAddress).
 func (in *Ingester) isAdmin(addr string) bool {
-	for _, a := range in.Admins {
-		if strings.EqualFold(a, addr) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(in.Admins, func(a string) bool { return mail.SameAddress(a, addr) })
 }
 
 // applyAdminReply applies the commands of an admin's reply to a report,

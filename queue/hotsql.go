@@ -9,7 +9,7 @@ const (
 	sqlPreviousOutcome = `SELECT folder, keyword FROM inbound
 		WHERE (mailbox = ? AND uid_validity = ? AND uid = ?) OR hash = ?
 		ORDER BY id LIMIT 1`
-	sqlSameMessageID = `SELECT id FROM inbound WHERE message_id = ? AND from_addr = ? ORDER BY id LIMIT 1`
+	sqlSameMessageID = `SELECT id, from_addr, outcome FROM inbound WHERE message_id = ? ORDER BY id`
 	// The rate counts stop at the cap: a flood must not make each check
 	// slower than the last. They count by address key (mail.AddressKey):
 	// cArol@, CAROL@ and carol+x@ are one sender and one recipient.

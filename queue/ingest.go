@@ -66,10 +66,18 @@ type Ingester struct {
 	NotifyReceived bool
 	Limits         Limits
 	// TrustedAuthServID is the authserv-id of the receiving server whose
-	// Authentication-Results are read ("" reads any: a forger can add a
-	// "pass" but not remove the receiver's "fail").
+	// Authentication-Results are read: a moderator reply needs its
+	// aligned dkim=pass or dmarc=pass (mail.AuthPass). "" reads a "fail"
+	// in any such field and nothing else: a forger can add a "pass" but
+	// not remove the receiver's "fail".
 	TrustedAuthServID string
-	Logger            *slog.Logger
+	// VerifyDKIM has modbot check a moderator reply's DKIM signature
+	// itself, for a receiving server that adds no Authentication-Results:
+	// a signature aligned with From is a pass like the trusted server's.
+	// LookupTXT answers its DNS queries (nil: the system resolver).
+	VerifyDKIM bool
+	LookupTXT  mail.LookupTXT
+	Logger     *slog.Logger
 	// Arrived is called after a message's outcome committed (to wake the
 	// digest scheduler). It must not block.
 	Arrived func(outcome string)
@@ -126,7 +134,7 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 		return mail.Filing{}, err
 	} else if ok {
 		row := in.inboundRow(f, hash, m, mail.KindSubmission)
-		row.Outcome, row.Reason = OutcomeDuplicate, fmt.Sprintf("same Message-ID and sender as inbound message %d", dup)
+		row.Outcome, row.Reason = OutcomeDuplicate, fmt.Sprintf("same Message-ID as inbound message %d (from the same sender, or an applied moderator reply)", dup)
 		return in.record(ctx, row, nil)
 	}
 	row := in.inboundRow(f, hash, m, c.Kind)
@@ -140,7 +148,7 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 		row.Outcome = OutcomeQuarantined
 		return in.record(ctx, row, nil)
 	case mail.KindReply:
-		return in.reply(ctx, row, m, c)
+		return in.reply(ctx, row, m, c, f.Raw)
 	case mail.KindUnsubscribe:
 		return in.unsubscribeByToken(ctx, row, c.UnsubscribeToken)
 	case mail.KindRevision:
@@ -221,22 +229,40 @@ func (s *Store) previous(ctx context.Context, f *mail.Fetched, hash string) (mai
 }
 
 // duplicateByMessageID finds an earlier message with the same Message-ID
-// from the same sender: the same mail delivered twice with different
-// trace headers.
+// from the same sender (by address identity: a resent copy may spell the
+// address in another case): the same mail delivered twice with different
+// trace headers. A Message-ID already applied as a moderator reply is a
+// duplicate whatever its From says: a reply is applied once, and undoing
+// it must not let the same mail apply it again.
 func (s *Store) duplicateByMessageID(ctx context.Context, m *mail.Message) (int64, bool, error) {
-	if m.MessageID == "" || m.From == nil {
+	if m.MessageID == "" {
 		return 0, false, nil
 	}
-	var id int64
-	err := s.db.GetContext(ctx, &id, sqlSameMessageID,
-		m.MessageID, m.From.Addr)
-	if errors.Is(err, sql.ErrNoRows) {
-		return 0, false, nil
+	var from string
+	if m.From != nil {
+		from = m.From.Addr
 	}
+	rows, err := s.db.QueryxContext(ctx, sqlSameMessageID, m.MessageID)
 	if err != nil {
 		return 0, false, fmt.Errorf("look up message-id: %w", err)
 	}
-	return id, true, nil
+	defer rows.Close()
+	for rows.Next() {
+		var (
+			id            int64
+			addr, outcome string
+		)
+		if err := rows.Scan(&id, &addr, &outcome); err != nil {
+			return 0, false, fmt.Errorf("look up message-id: %w", err)
+		}
+		if outcome == OutcomeReply || mail.SameAddress(addr, from) {
+			return id, true, nil
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return 0, false, fmt.Errorf("look up message-id: %w", err)
+	}
+	return 0, false, nil
 }
 
 func (in *Ingester) quarantine(ctx context.Context, f *mail.Fetched, hash, msgID, reason string) (mail.Filing, error) {
@@ -485,59 +511,136 @@ func (in *Ingester) feedbackThen(ctx context.Context, row *inboundRow, m *mail.M
 // reply accepts a digest reply only under DESIGN.md's Trust rules: From is
 // a listed moderator and the token names an unexpired digest sent to that
 // moderator. Anything else that answers a digest is feedback, with the
-// reason recorded.
-func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification) (mail.Filing, error) {
-	if why := in.authenticate(ctx, m, c.DigestToken); why != "" {
+// reason recorded. A storage error is returned, never a verdict: the
+// watcher leaves the message for the next attempt.
+func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification, raw []byte) (mail.Filing, error) {
+	tok, why, err := in.authenticate(ctx, m, raw, c.DigestToken)
+	if err != nil {
+		return mail.Filing{}, err
+	}
+	if why != "" {
 		return in.feedback(ctx, row, m, "digest reply not accepted: "+why)
 	}
 	row.Outcome, row.Reason = OutcomeReply, "authenticated reply from "+m.From.Addr
-	var kind string
-	if err := in.st().db.GetContext(ctx, &kind, `SELECT kind FROM digests WHERE token = ?`, c.DigestToken); err != nil {
-		return mail.Filing{}, fmt.Errorf("digest kind: %w", err)
-	}
-	if kind == "report" {
+	if tok.Kind == tokenReport {
 		// A reply to an admin report carries admin commands.
 		row.Reason = "authenticated admin reply from " + m.From.Addr
 		return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error { return in.applyAdminReply(ctx, tx, m) })
 	}
 	return in.record(ctx, row, func(tx *sqlx.Tx, _ int64) error {
-		return in.applyReply(ctx, tx, m, c.DigestToken)
+		return in.applyReply(ctx, tx, m, tok)
 	})
 }
 
-func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, token string) string {
+// The kinds of reply token (digests.kind), and the role each grants.
+const (
+	tokenDigest       = "digest"       // a digest: moderator commands
+	tokenConfirmation = "confirmation" // a confirmation: as the digest it came through
+	tokenReport       = "report"       // an admin report: admin commands
+)
+
+// replyToken is the digests row a reply token names.
+type replyToken struct {
+	ID        int64     `db:"id"`
+	Kind      string    `db:"kind"`
+	Moderator string    `db:"moderator"`
+	MessageID string    `db:"message_id"`
+	CreatedAt time.Time `db:"created_at"`
+	// Digest is the digest whose numbering replies use: the row itself,
+	// or for a confirmation the digest it came through.
+	Digest int64 `db:"digest"`
+	// Confirms is, for a confirmation, the Message-ID of the reply it
+	// confirmed.
+	Confirms string `db:"confirms_message_id"`
+}
+
+// authenticate returns the token of an acceptable reply, or why the reply
+// is not accepted, or a storage error (which decides nothing).
+func (in *Ingester) authenticate(ctx context.Context, m *mail.Message, raw []byte, token string) (replyToken, string, error) {
+	var tok replyToken
 	if m.From == nil {
-		return "no From address"
+		return tok, "no From address", nil
 	}
-	from := strings.ToLower(m.From.Addr)
+	if m.FromCount > 1 {
+		// A DKIM verifier may have checked another author than the first,
+		// which is the only one modbot reads.
+		return tok, fmt.Sprintf("the message names %d authors (From fields or addresses); a reply must have exactly one", m.FromCount), nil
+	}
+	from := m.From.Addr
 	mods, err := in.st().Moderators(ctx, in.Moderators)
 	if err != nil {
-		return "moderator lookup failed: " + err.Error()
+		return tok, "", err
 	}
-	if !slices.Contains(mods, from) && !in.isAdmin(from) {
-		return fmt.Sprintf("%s is not a moderator", from)
+	isModerator := slices.ContainsFunc(mods, func(mod string) bool { return mail.SameAddress(mod, from) })
+	isAdmin := in.isAdmin(from)
+	if !isModerator && !isAdmin {
+		return tok, fmt.Sprintf("%s is not a moderator", from), nil
 	}
-	if why := mail.AuthFailure(m, in.TrustedAuthServID); why != "" {
-		return why
-	}
-	var d struct {
-		Moderator string    `db:"moderator"`
-		CreatedAt time.Time `db:"created_at"`
-	}
-	err = in.st().db.GetContext(ctx, &d, `SELECT moderator, created_at FROM digests WHERE token = ?`, token)
+	err = in.st().db.GetContext(ctx, &tok, `SELECT id, kind, moderator, message_id, created_at, COALESCE(via_digest_id, id) AS digest,
+		confirms_message_id FROM digests WHERE token = ?`, token)
 	if errors.Is(err, sql.ErrNoRows) {
-		return "unknown digest token"
+		return tok, "unknown digest token", nil
 	}
 	if err != nil {
-		return "token lookup failed: " + err.Error()
+		return tok, "", fmt.Errorf("reply token: %w", err)
 	}
-	if !strings.EqualFold(d.Moderator, from) {
-		return fmt.Sprintf("the digest was sent to another moderator, not %s", from)
+	// The role the token's kind grants is checked now, not when the token
+	// was issued: an admin or a moderator removed since has lost it, and
+	// one role does not stand in for the other.
+	switch {
+	case tok.Kind == tokenReport && !isAdmin:
+		return tok, fmt.Sprintf("%s is not an admin", from), nil
+	case tok.Kind != tokenReport && !isModerator:
+		return tok, fmt.Sprintf("%s is not a moderator", from), nil
 	}
-	if in.TokenTTL > 0 && in.st().now().Sub(d.CreatedAt) > in.TokenTTL {
-		return fmt.Sprintf("the digest's token expired (sent %s)", d.CreatedAt.Format(time.RFC3339))
+	// A confirmation's token is its own, with its own age: the same
+	// rules as a digest's.
+	if !mail.SameAddress(tok.Moderator, from) {
+		return tok, fmt.Sprintf("the digest was sent to another moderator, not %s", from), nil
 	}
-	return ""
+	if in.TokenTTL > 0 && in.st().now().Sub(tok.CreatedAt) > in.TokenTTL {
+		return tok, fmt.Sprintf("the digest's token expired (sent %s)", tok.CreatedAt.Format(time.RFC3339)), nil
+	}
+	if in.TrustedAuthServID != "" || in.VerifyDKIM {
+		// A pass is needed: the trusted receiving server's word that it
+		// checked a DKIM signature or DMARC for the author's domain, or
+		// modbot's own check of a DKIM signature.
+		if why, err := in.authPass(ctx, m, raw); err != nil || why != "" {
+			return tok, why, err
+		}
+	} else if why := mail.AuthFailure(m, ""); why != "" {
+		// Without knowing which Authentication-Results field the
+		// receiving server wrote, a "pass" proves nothing (the sender can
+		// write one), so only a "fail" is read: a forger cannot remove it.
+		return tok, why, nil
+	}
+	return tok, "", nil
+}
+
+// authPass returns "" when the trusted server's Authentication-Results
+// or modbot's own DKIM check vouch for m's author, else why not. A DNS
+// failure of the DKIM check is returned as an error: the message is tried
+// again later.
+func (in *Ingester) authPass(ctx context.Context, m *mail.Message, raw []byte) (string, error) {
+	var whys []string
+	if in.TrustedAuthServID != "" {
+		ok, why := mail.AuthPass(m, in.TrustedAuthServID)
+		if ok {
+			return "", nil
+		}
+		whys = append(whys, why)
+	}
+	if in.VerifyDKIM {
+		ok, why, err := mail.VerifyDKIM(ctx, raw, m.From.Addr, in.LookupTXT)
+		if err != nil {
+			return "", fmt.Errorf("verify DKIM: %w", err)
+		}
+		if ok {
+			return "", nil
+		}
+		whys = append(whys, why)
+	}
+	return strings.Join(whys, "; "), nil
 }
 
 // insertHits stores a submission's hits, several rows a statement (a

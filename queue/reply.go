@@ -51,15 +51,30 @@ type replyRun struct {
 	digestMsg string
 	items     map[int]digestItem
 	conf      templates.Confirmation
+
+	// replyToMsg is the Message-ID of the mail the reply answers: the
+	// digest, or a confirmation. digestID and digestMsg are always the
+	// digest's, whose numbering the reply uses.
+	replyToMsg string
+	// confirms is, for an answer to a confirmation, the Message-ID of the
+	// reply it confirmed: what a bare "undo" takes back.
+	confirms string
 }
 
 // applyReply reads the moderator's commands from m and applies them. It
 // runs inside the reply's inbound transaction: the decisions, the
 // published comments, the notices and the confirmation commit with the
 // reply's outcome or not at all.
-func (in *Ingester) applyReply(ctx context.Context, tx *sqlx.Tx, m *mail.Message, token string) error {
-	r := &replyRun{in: in, ctx: ctx, tx: tx, now: in.st().now(), moderator: strings.ToLower(m.From.Addr), msg: m, items: map[int]digestItem{}}
-	if err := tx.QueryRowxContext(ctx, `SELECT id, message_id FROM digests WHERE token = ?`, token).Scan(&r.digestID, &r.digestMsg); err != nil {
+//
+// tok is the reply's token: a digest's, or a confirmation's, whose
+// replies use the numbering of the digest it came through.
+func (in *Ingester) applyReply(ctx context.Context, tx *sqlx.Tx, m *mail.Message, tok replyToken) error {
+	// The moderator is the address the token was sent to, which
+	// authenticate found the same identity as From: decisions and undo
+	// are theirs however From spells it.
+	r := &replyRun{in: in, ctx: ctx, tx: tx, now: in.st().now(), moderator: strings.ToLower(tok.Moderator), msg: m, items: map[int]digestItem{},
+		digestID: tok.Digest, replyToMsg: tok.MessageID, confirms: tok.Confirms}
+	if err := tx.GetContext(ctx, &r.digestMsg, `SELECT message_id FROM digests WHERE id = ?`, r.digestID); err != nil {
 		return fmt.Errorf("digest of token: %w", err)
 	}
 	var items []digestItem
@@ -109,7 +124,10 @@ func (r *replyRun) apply(c mail.Command) error {
 		}
 	}
 	for _, t := range targets {
-		id, number, why := r.resolve(t)
+		id, number, why, err := r.resolve(t)
+		if err != nil {
+			return err
+		}
 		if why != "" {
 			r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw, Reason: why})
 			continue
@@ -122,8 +140,9 @@ func (r *replyRun) apply(c mail.Command) error {
 }
 
 // resolve turns a target into a submission id: a number of this digest,
-// or a stable id.
-func (r *replyRun) resolve(t mail.Target) (id int64, number int, why string) {
+// or a stable id. why says why it names no comment; err is a storage
+// error, which must not become a verdict.
+func (r *replyRun) resolve(t mail.Target) (id int64, number int, why string, err error) {
 	if t.ID != 0 && t.Number != 0 {
 		// A number with the #id the moderator saw printed with it (the
 		// quoted item header above a bare command, or "3 (#1042)"):
@@ -131,32 +150,35 @@ func (r *replyRun) resolve(t mail.Target) (id int64, number int, why string) {
 		it, ok := r.items[t.Number]
 		switch {
 		case !ok || it.SubmissionID == nil:
-			return 0, 0, fmt.Sprintf("item %d of this digest is not comment #%d: nothing was applied; write the number again", t.Number, t.ID)
+			return 0, 0, fmt.Sprintf("item %d of this digest is not comment #%d: nothing was applied; write the number again", t.Number, t.ID), nil
 		case *it.SubmissionID != t.ID:
-			return 0, 0, fmt.Sprintf("item %d of this digest is #%d, not #%d: nothing was applied; write the number again", t.Number, *it.SubmissionID, t.ID)
+			return 0, 0, fmt.Sprintf("item %d of this digest is #%d, not #%d: nothing was applied; write the number again", t.Number, *it.SubmissionID, t.ID), nil
 		}
-		return t.ID, t.Number, ""
+		return t.ID, t.Number, "", nil
 	}
 	if t.ID != 0 {
 		var n int
-		if err := r.tx.GetContext(r.ctx, &n, `SELECT COUNT(*) FROM submissions WHERE id = ?`, t.ID); err != nil || n == 0 {
-			return 0, 0, fmt.Sprintf("there is no comment #%d", t.ID)
+		if err := r.tx.GetContext(r.ctx, &n, `SELECT COUNT(*) FROM submissions WHERE id = ?`, t.ID); err != nil {
+			return 0, 0, "", fmt.Errorf("comment #%d: %w", t.ID, err)
+		}
+		if n == 0 {
+			return 0, 0, fmt.Sprintf("there is no comment #%d", t.ID), nil
 		}
 		for num, it := range r.items {
 			if it.SubmissionID != nil && *it.SubmissionID == t.ID {
 				number = num
 			}
 		}
-		return t.ID, number, ""
+		return t.ID, number, "", nil
 	}
 	it, ok := r.items[t.Number]
 	switch {
 	case !ok:
-		return 0, 0, fmt.Sprintf("this digest has no item %d (it has 1 to %d)", t.Number, len(r.items))
+		return 0, 0, fmt.Sprintf("this digest has no item %d (it has 1 to %d)", t.Number, len(r.items)), nil
 	case it.SubmissionID == nil:
-		return 0, 0, fmt.Sprintf("item %d is feedback, not a comment: answer it with \"reply %d: …\"", t.Number, t.Number)
+		return 0, 0, fmt.Sprintf("item %d is feedback, not a comment: answer it with \"reply %d: …\"", t.Number, t.Number), nil
 	}
-	return *it.SubmissionID, t.Number, ""
+	return *it.SubmissionID, t.Number, "", nil
 }
 
 // decide applies one decision to one submission by compare-and-set: it
@@ -356,7 +378,13 @@ func (r *replyRun) undo(c mail.Command) error {
 	}
 	var ds []decision
 	var err error
-	if len(c.Targets) == 0 {
+	if len(c.Targets) == 0 && r.confirms != "" {
+		// An answer to a confirmation takes back what that confirmation
+		// reported, not whatever reply came last.
+		err = r.tx.SelectContext(r.ctx, &ds, `SELECT id, submission_id, action, from_state, to_state, item_number, created_at FROM decisions
+			WHERE moderator = ? AND undone_at IS NULL AND action <> 'undo' AND reply_message_id = ?
+			ORDER BY id`, r.moderator, r.confirms)
+	} else if len(c.Targets) == 0 {
 		err = r.tx.SelectContext(r.ctx, &ds, `SELECT id, submission_id, action, from_state, to_state, item_number, created_at FROM decisions
 			WHERE moderator = ? AND undone_at IS NULL AND action <> 'undo' AND reply_message_id = (
 				SELECT reply_message_id FROM decisions WHERE moderator = ? AND undone_at IS NULL AND action <> 'undo'
@@ -364,7 +392,10 @@ func (r *replyRun) undo(c mail.Command) error {
 			ORDER BY id`, r.moderator, r.moderator, r.msg.MessageID)
 	} else {
 		for _, t := range c.Targets {
-			id, _, why := r.resolve(t)
+			id, _, why, rerr := r.resolve(t)
+			if rerr != nil {
+				return rerr
+			}
 			if why != "" {
 				r.conf.Errors = append(r.conf.Errors, templates.ReplyError{Line: c.Raw, Reason: why})
 				continue
@@ -480,20 +511,53 @@ func (r *replyRun) answerFeedback(c mail.Command, t mail.Target) error {
 	return nil
 }
 
-// confirm mails the moderator what their reply did, threaded to it.
+// references threads a confirmation: the digest, the confirmation the
+// reply answered (if it answered one), the reply.
+func (r *replyRun) references() []string {
+	refs := []string{r.digestMsg}
+	if r.replyToMsg != "" && r.replyToMsg != r.digestMsg {
+		refs = append(refs, r.replyToMsg)
+	}
+	return append(refs, r.msg.MessageID)
+}
+
+// confirm mails the moderator what their reply did, threaded to it. It
+// carries a reply token of its own, kind 'confirmation', linked to the
+// digest the reply came through: "undo #id" or "reject 2" written in
+// answer to it works as in that digest, for the same moderator, for as
+// long as a digest's token would, and a bare "undo" takes back what this
+// confirmation reported.
 func (r *replyRun) confirm() error {
 	rendered, err := r.in.Templates.Confirmation(&r.conf)
 	if err != nil {
 		return fmt.Errorf("render confirmation: %w", err)
 	}
 	msgID := mail.NewMessageID("confirm", r.in.Site.domain())
+	// An answer to a confirmation that changed nothing is confirmed
+	// without a token: an auto-responder that answers every mail cannot
+	// keep a loop going (its next answer goes to the plain address, and
+	// is feedback).
+	var replyTo []mail.Address
+	viaConfirmation := r.replyToMsg != "" && r.replyToMsg != r.digestMsg
+	if !viaConfirmation || len(r.conf.Applied)+len(r.conf.Undone) > 0 {
+		token, err := newToken()
+		if err != nil {
+			return err
+		}
+		if _, err := r.tx.ExecContext(r.ctx, `INSERT INTO digests (token, moderator, message_id, created_at, kind, via_digest_id, confirms_message_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?)`, token, r.moderator, msgID, r.now, tokenConfirmation, r.digestID, r.msg.MessageID); err != nil {
+			return fmt.Errorf("confirmation token: %w", err)
+		}
+		replyTo = []mail.Address{r.in.Site.moderation(r.in.Site.plus("d-" + token))}
+	}
 	out := &mail.Outgoing{
 		From:          r.in.Site.moderation(r.in.Site.Address),
 		To:            []mail.Address{{Addr: r.moderator}},
+		ReplyTo:       replyTo,
 		Subject:       rendered.Subject,
 		MessageID:     msgID,
 		InReplyTo:     r.msg.MessageID,
-		References:    []string{r.digestMsg, r.msg.MessageID},
+		References:    r.references(),
 		Date:          r.now,
 		AutoSubmitted: "auto-replied",
 		Text:          rendered.Text,

@@ -109,9 +109,15 @@ type Moderation struct {
 	// NotifyReceived sends commenters a "received" notice.
 	NotifyReceived *bool `toml:"notify_received"`
 	// TrustedAuthServID names the receiving server whose
-	// Authentication-Results header is believed ("" believes a failure
-	// result from any such header: only a refusal can come of it).
+	// Authentication-Results header is believed: when set, a moderator
+	// reply needs its dkim=pass or dmarc=pass aligned with From. ""
+	// believes only a failure result, from any such header (a sender can
+	// write a "pass" but not remove the receiver's "fail").
 	TrustedAuthServID string `toml:"trusted_authserv_id"`
+	// VerifyDKIM has modbot verify a moderator reply's DKIM signature
+	// itself (a signature aligned with From passes), for a receiving
+	// server that adds no Authentication-Results. Off by default.
+	VerifyDKIM bool `toml:"verify_dkim"`
 	// EscalateAfter names a pending comment at the top of every digest
 	// once it has waited this long; EscalateAdminsAfter mails it to the
 	// admins.
