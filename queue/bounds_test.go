@@ -123,3 +123,54 @@ func TestWorstCaseSizes(t *testing.T) {
 }
 
 const maxItemDigestBytes = 256 << 10
+
+// A digest over its byte budget leaves out the heaviest item, not the
+// last ones: the comments around a flood still go, numbered 1, 2 in the
+// digest and in digest_items alike, so "approve 2" means what it shows.
+func TestDigestBudgetLeavesOutTheHeaviest(t *testing.T) {
+	ctx := context.Background()
+	in, s := newIngester(t)
+	for i, body := range []string{"First calm comment.", floodBody(), "Second calm comment."} {
+		raw := msg(fmt.Sprintf("C%d <c%d@people.example>", i, i), "moderator+uk-meta-encryption@forum.example", "hi", fmt.Sprintf("b%d@x", i), body)
+		if _, err := in.Handle(ctx, fetched(raw)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d := newDigester(t, s)
+	d.Moderators = []string{"alice@mods.example"}
+	d.MaxBytes = 40 << 10
+	n, full, err := d.SendDue(ctx)
+	if err != nil || n != 1 || !full {
+		t.Fatalf("SendDue = %d, %v, %v; want 1 digest, more to come", n, full, err)
+	}
+	text := digestsTo(t, s, "alice@mods.example")[0].Text
+	if !strings.Contains(text, "1. #1001 — ") || !strings.Contains(text, "2. #1003 — ") || strings.Contains(text, "#1002") ||
+		!strings.Contains(text, "1 more waiting") {
+		t.Errorf("digest over budget:\n%s", text)
+	}
+	var numbering []struct {
+		Number int   `db:"number"`
+		ID     int64 `db:"submission_id"`
+	}
+	if err := s.pool.Select(&numbering, `SELECT number, submission_id FROM digest_items ORDER BY number`); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(numbering) != "[{1 1001} {2 1003}]" {
+		t.Errorf("digest_items %v, want 1 → #1001, 2 → #1003", numbering)
+	}
+	// The flood follows alone, cut to the budget.
+	if _, _, err := d.SendDue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ds := digestsTo(t, s, "alice@mods.example")
+	if len(ds) != 2 || !strings.Contains(ds[1].Text, "1. #1002 — ") {
+		t.Fatalf("the flood did not follow in the next digest")
+	}
+	var size int
+	if err := s.pool.Get(&size, `SELECT LENGTH(raw) FROM outbox WHERE kind = 'digest' ORDER BY id DESC LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	if size > d.MaxBytes {
+		t.Errorf("the flood's own digest is %d bytes, over the budget of %d", size, d.MaxBytes)
+	}
+}

@@ -98,13 +98,15 @@ func (d *Digester) Undeliverable(ctx context.Context, tx *sqlx.Tx, f Failure) er
 }
 
 // refusedSize is the size of the smallest digest to moderator refused
-// for good in the last day, or 0: the next digest is kept well below it,
+// for its size (552, or 5.3.4) in the last day, or 0: the next digest is
+// kept well below it,
 // so a server whose limit is under digest_max_bytes still gets digests it
 // takes.
 func refusedSize(ctx context.Context, tx *sqlx.Tx, moderator string, now time.Time) (int, error) {
 	var n sql.NullInt64
 	err := tx.GetContext(ctx, &n, `SELECT MIN(LENGTH(raw)) FROM outbox
-		WHERE kind = 'digest' AND rcpt_to = ? AND state = 'failed' AND created_at > ?`, moderator, now.Add(-24*time.Hour))
+		WHERE kind = 'digest' AND rcpt_to = ? AND state = 'failed' AND created_at > ?
+		AND (last_error LIKE '%552%' OR last_error LIKE '%5.3.4%')`, moderator, now.Add(-24*time.Hour))
 	if err != nil {
 		return 0, fmt.Errorf("refused digests: %w", err)
 	}
