@@ -183,6 +183,6 @@ func checkedPart(body string) (string, *Hit) {
 		Rule: RuleEngine, Title: "Too long to check whole", Severity: Flag,
 		Start: cut, End: end, Evidence: body[cut:end],
 		Explanation: fmt.Sprintf("only the first %d KiB of this %d KiB comment were checked; the rest, from here, was not",
-			cut>>10, (len(body)+1023)>>10),
+			(cut+1023)>>10, (len(body)+1023)>>10),
 	}
 }
