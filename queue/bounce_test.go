@@ -208,10 +208,10 @@ func TestEachMessageHasItsOwnReturnPath(t *testing.T) {
 	}
 }
 
-// refusingSender refuses every message with err.
-type refusingSender struct{ err error }
+// refusingAll refuses every message with err.
+type refusingAll struct{ err error }
 
-func (r refusingSender) Send(context.Context, string, []string, []byte) error { return r.err }
+func (r refusingAll) Send(context.Context, string, []string, []byte) error { return r.err }
 
 // TestRefusedSenderMarksNoRecipient: a server that refuses the sender
 // (for example a return path it does not allow) fails the message, but
@@ -231,7 +231,7 @@ func TestRefusedSenderMarksNoRecipient(t *testing.T) {
 			m := newModeration(t)
 			m.submit("Carol <carol@people.example>", "Encryption protects everyone.")
 			m.approveAll()
-			if _, err := NewOutbox(m.s, refusingSender{tt.err}, nil).Flush(context.Background()); err != nil {
+			if _, err := NewOutbox(m.s, refusingAll{tt.err}, nil).Flush(context.Background()); err != nil {
 				t.Fatal(err)
 			}
 			if n := m.count(`SELECT COUNT(*) FROM outbox WHERE rcpt_to = 'carol@people.example' AND state = 'failed'`); n == 0 {

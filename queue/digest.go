@@ -6,6 +6,7 @@ import (
 	"encoding/base32"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -57,6 +58,10 @@ type Digester struct {
 	// MaxItems caps the submissions in one digest (0: no cap). The rest
 	// wait for the next digest, which follows Settle later.
 	MaxItems int
+	// MaxBytes is the byte budget of one digest (0: DefaultDigestMaxBytes).
+	// Items that would take a digest over it wait for the next digest,
+	// as those over MaxItems do; the first item always goes.
+	MaxBytes int
 	// Escalation names overdue comments in digests and mails admins.
 	Escalation Escalation
 	// Queued is called after digests were written to the outbox.
@@ -277,36 +282,48 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 				digestID, number, f.ID); err != nil {
 				return fmt.Errorf("number feedback %d: %w", f.ID, err)
 			}
-			view.Feedback = append(view.Feedback, templates.FeedbackItem{
-				Number: number, FromName: f.FromName, FromAddr: f.FromAddr,
-				Subject: f.Subject, Text: f.Body, Received: f.CreatedAt,
-			})
+			view.Feedback = append(view.Feedback, feedbackItem(number, f))
 		}
-		r, err := d.Templates.Digest(view)
+		compose := func() ([]byte, error) {
+			r, err := d.Templates.Digest(view)
+			if err != nil {
+				return nil, fmt.Errorf("render digest: %w", err)
+			}
+			out := &mail.Outgoing{
+				From:      d.Site.moderation(d.Site.Address),
+				To:        []mail.Address{{Addr: moderator}},
+				ReplyTo:   []mail.Address{d.Site.moderation(view.ReplyAddress)},
+				Subject:   r.Subject,
+				MessageID: msgID,
+				Date:      now,
+				Headers:   map[string]string{"X-Modbot-Digest": fmt.Sprint(digestID)},
+				Text:      r.Text,
+				HTML:      r.HTML,
+			}
+			raw, err := out.Bytes()
+			if err != nil {
+				return nil, fmt.Errorf("compose digest: %w", err)
+			}
+			return raw, nil
+		}
+		raw, err := compose()
 		if err != nil {
-			return fmt.Errorf("render digest: %w", err)
+			return err
 		}
-		out := &mail.Outgoing{
-			From:      d.Site.moderation(d.Site.Address),
-			To:        []mail.Address{{Addr: moderator}},
-			ReplyTo:   []mail.Address{d.Site.moderation(view.ReplyAddress)},
-			Subject:   r.Subject,
-			MessageID: msgID,
-			Date:      now,
-			Headers:   map[string]string{"X-Modbot-Digest": fmt.Sprint(digestID)},
-			Text:      r.Text,
-			HTML:      r.HTML,
+		if raw, err = d.fit(ctx, tx, digestID, view, raw, compose); err != nil {
+			return err
 		}
-		raw, err := out.Bytes()
-		if err != nil {
-			return fmt.Errorf("compose digest: %w", err)
-		}
+		// Feedback left out for size waits for the next digest too.
+		heldBack := len(fbs) - len(view.Feedback)
+		more = view.More
+		subs = subs[:len(view.Items)]
+		fbs = fbs[:len(view.Feedback)]
 		if err := d.Store.enqueue(ctx, tx, outMessage{Kind: "digest", MessageID: msgID, From: d.Site.Address, To: moderator, Raw: raw}); err != nil {
 			return err
 		}
 		d.logger().Info("digest queued", "moderator", moderator, "items", len(subs), "feedback", len(fbs), "more", more, "message_id", msgID)
 		sent = true
-		full = more > 0
+		full = more > 0 || heldBack > 0
 		return nil
 	})
 	return sent, full, err
@@ -347,7 +364,158 @@ func (d *Digester) item(ctx context.Context, tx *sqlx.Tx, number int, s dueSubmi
 		item.Hits = append(item.Hits, templates.Hit{Rule: h.Rule, Title: h.Title, Severity: h.Severity,
 			Evidence: h.Evidence, Explanation: h.Explanation, Start: h.Start, End: h.End})
 	}
+	boundItem(&item)
 	return item, nil
+}
+
+// boundItem cuts what a digest item shows of the commenter's texts, so
+// one submission cannot make a digest too big to deliver.
+func boundItem(item *templates.DigestItem) {
+	item.Body = cutForModerators(item.Body, DigestBodyMax, fmt.Sprintf("comment #%d", item.ID))
+	item.AuthorName, item.AuthorEmail, item.PostSlug = cutLine(item.AuthorName), cutLine(item.AuthorEmail), cutLine(item.PostSlug)
+	item.Hits = boundHits(item.Hits)
+}
+
+// feedbackItem is a feedback message as a digest shows it, cut like a
+// comment.
+func feedbackItem(number int, f dueFeedback) templates.FeedbackItem {
+	return templates.FeedbackItem{
+		Number: number, FromName: cutLine(f.FromName), FromAddr: cutLine(f.FromAddr),
+		Subject: cutLine(f.Subject), Text: cutForModerators(f.Body, FeedbackTextMax, "this message"), Received: f.CreatedAt,
+	}
+}
+
+// fit keeps a digest within MaxBytes (and below any size the
+// moderator's server refused in the last day). While it is over, it
+// leaves out the heaviest items, as many as the sizes suggest, keeping at
+// least one; it takes their numbers back so they are due again, numbers
+// the rest 1, 2, 3 … again in order, and counts the comments left out in
+// More. Leaving out the heaviest first means one huge submission cannot
+// keep the comments that arrived with it out of the digests. A single
+// item still over the budget is cut harder. raw is the digest as
+// composed; compose composes view again.
+func (d *Digester) fit(ctx context.Context, tx *sqlx.Tx, digestID int64, view *templates.Digest, raw []byte, compose func() ([]byte, error)) ([]byte, error) {
+	budget := d.MaxBytes
+	if budget <= 0 {
+		budget = DefaultDigestMaxBytes
+	}
+	refused, err := refusedSize(ctx, tx, view.Moderator, d.Store.now())
+	if err != nil {
+		return nil, err
+	}
+	if refused > 0 {
+		budget = min(budget, refused*3/4)
+	}
+	for len(raw) > budget && len(view.Items)+len(view.Feedback) > 1 {
+		if err := d.leaveOut(ctx, tx, digestID, view, len(raw)-budget, len(raw)); err != nil {
+			return nil, err
+		}
+		if raw, err = compose(); err != nil {
+			return nil, err
+		}
+	}
+	if len(raw) > budget {
+		// One item: show less of it rather than send what may be refused.
+		shrinkItem(view, float64(budget)/float64(len(raw)))
+		if raw, err = compose(); err != nil {
+			return nil, err
+		}
+		if len(raw) > budget {
+			d.logger().Warn("a digest of one item is over its byte budget; sent as it is", "bytes", len(raw), "max", budget)
+		}
+	}
+	return raw, nil
+}
+
+// leaveOut drops the heaviest items of view until their weight, scaled to
+// the digest's size, covers excess bytes (at least one item, and one is
+// always kept), and renumbers the rest in digest_items and view.
+func (d *Digester) leaveOut(ctx context.Context, tx *sqlx.Tx, digestID int64, view *templates.Digest, excess, size int) error {
+	type entry struct {
+		number, weight int
+		feedback       bool
+	}
+	var all []entry
+	total := 0
+	for _, it := range view.Items {
+		w := 500 + len(it.Body) + len(it.AuthorName) + len(it.ParentSnippet)
+		for _, h := range it.Hits {
+			w += 100 + len(h.Title) + len(h.Evidence) + len(h.Explanation)
+		}
+		all = append(all, entry{it.Number, w, false})
+		total += w
+	}
+	for _, f := range view.Feedback {
+		w := 300 + len(f.Text) + len(f.Subject) + len(f.FromName)
+		all = append(all, entry{f.Number, w, true})
+		total += w
+	}
+	byWeight := slices.Clone(all)
+	slices.SortStableFunc(byWeight, func(a, b entry) int { return b.weight - a.weight })
+	drop := map[int]bool{}
+	gone := 0
+	for _, e := range byWeight[:len(byWeight)-1] {
+		drop[e.number] = true
+		gone += e.weight
+		if int64(gone)*int64(size) >= int64(excess)*int64(total) {
+			break
+		}
+	}
+	items, feedback := view.Items[:0], view.Feedback[:0]
+	next := 0
+	for _, e := range all {
+		if drop[e.number] {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM digest_items WHERE digest_id = ? AND number = ?`, digestID, e.number); err != nil {
+				return fmt.Errorf("take back digest item %d: %w", e.number, err)
+			}
+			continue
+		}
+		next++
+		if next != e.number {
+			// Numbers only go down, each into a number already freed.
+			if _, err := tx.ExecContext(ctx, `UPDATE digest_items SET number = ? WHERE digest_id = ? AND number = ?`, next, digestID, e.number); err != nil {
+				return fmt.Errorf("renumber digest item %d: %w", e.number, err)
+			}
+		}
+	}
+	next = 0
+	for _, it := range view.Items {
+		if drop[it.Number] {
+			view.More++
+			continue
+		}
+		next++
+		it.Number = next
+		items = append(items, it)
+	}
+	for _, f := range view.Feedback {
+		if drop[f.Number] {
+			continue
+		}
+		next++
+		f.Number = next
+		feedback = append(feedback, f)
+	}
+	view.Items, view.Feedback = items, feedback
+	return nil
+}
+
+// shrinkItem cuts the one item of view to about share of its size: its
+// text, and its hits to the first five.
+func shrinkItem(view *templates.Digest, share float64) {
+	keep := func(s string, what string) string {
+		return cutForModerators(s, max(1024, int(float64(len(s))*share*0.8)), what)
+	}
+	for i := range view.Items {
+		it := &view.Items[i]
+		it.Body = keep(it.Body, fmt.Sprintf("comment #%d", it.ID))
+		if len(it.Hits) > 5 {
+			it.Hits = it.Hits[:5]
+		}
+	}
+	for i := range view.Feedback {
+		view.Feedback[i].Text = keep(view.Feedback[i].Text, "this message")
+	}
 }
 
 // snippet shortens s to about n bytes on a word boundary.

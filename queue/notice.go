@@ -56,8 +56,8 @@ func (s Site) commentURL(slug string, commentID int64) string {
 func (in *Ingester) noticeView(kind string, s *subRow) *templates.Notice {
 	return &templates.Notice{
 		Kind: kind, SiteName: in.Site.Name, BaseURL: in.Site.BaseURL,
-		AuthorName: s.AuthorName, PostTitle: s.PostTitle, PostURL: s.PostURL,
-		CommentID: s.ID, Body: s.Body, Received: s.CreatedAt, Subject: s.Subject,
+		AuthorName: cutLine(s.AuthorName), PostTitle: s.PostTitle, PostURL: s.PostURL,
+		CommentID: s.ID, Body: cutForCommenter(s.Body, s.ID), Received: s.CreatedAt, Subject: cutLine(s.Subject),
 	}
 }
 

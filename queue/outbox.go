@@ -14,6 +14,14 @@ import (
 	"modbot/mail"
 )
 
+// Failure is a message the outbox gave up on: refused for good (5xx) or
+// failing for longer than MaxAge.
+type Failure struct {
+	Kind, MessageID, To string
+	Err                 error
+	Size                int // bytes
+}
+
 // Sender delivers one finished message. mail.Sender is the real one.
 type Sender interface {
 	Send(ctx context.Context, from string, to []string, raw []byte) error
@@ -111,6 +119,11 @@ type Outbox struct {
 	// the site's address, and only a report that returns a message's
 	// header can mark its recipient.
 	ReturnPaths bool
+
+	// Failed, when set, is called in the transaction that marks a
+	// message failed for good, so what the message carried can be put
+	// back (Digester.Undeliverable does that for digests).
+	Failed func(ctx context.Context, tx *sqlx.Tx, f Failure) error
 
 	kick chan struct{}
 
@@ -316,6 +329,11 @@ func (o *Outbox) send(ctx context.Context, r outboxRow) error {
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', attempts = ?, last_error = ? WHERE id = ?`,
 				attempts, sendErr.Error(), r.ID); err != nil {
 				return err
+			}
+			if o.Failed != nil {
+				if err := o.Failed(ctx, tx, Failure{Kind: r.Kind, MessageID: r.MessageID, To: r.To, Err: sendErr, Size: len(r.Raw)}); err != nil {
+					return fmt.Errorf("after %s %s failed: %w", r.Kind, r.MessageID, err)
+				}
 			}
 			if r.Kind != "notice" || senderRefused(sendErr) {
 				return nil

@@ -262,7 +262,7 @@ func (r *replyRun) decide(c mail.Command, id int64, number int) error {
 		applied.Text, applied.Cut = quoteCut(body, confirmQuoteMax)
 		applied.CommentURL = r.in.Site.commentURL(sub.PostSlug, commentID)
 		n := r.in.noticeView("approved", sub)
-		n.Body, n.Edited = body, action == ActionEdit
+		n.Body, n.Edited = cutForCommenter(body, id), action == ActionEdit
 		n.CommentURL = r.in.Site.commentURL(sub.PostSlug, commentID)
 		if err := r.in.enqueueNotice(r.ctx, r.tx, n, noticeTo{Addr: sub.AuthorEmail, PostSlug: sub.PostSlug, SubmissionID: &id,
 			CommentID: &commentID, InReplyTo: sub.MessageID, NotBefore: notBefore}); err != nil {
@@ -497,7 +497,7 @@ func (r *replyRun) answerFeedback(c mail.Command, t mail.Target) error {
 		return nil
 	}
 	n := &templates.Notice{Kind: "reply", SiteName: r.in.Site.Name, BaseURL: r.in.Site.BaseURL, AuthorName: fb.FromName,
-		ReplyText: c.Text, QuotedText: fb.Body, Subject: fb.Subject}
+		ReplyText: c.Text, QuotedText: cutForReader(fb.Body, "your message not shown here"), Subject: fb.Subject}
 	if err := r.in.enqueueNotice(r.ctx, r.tx, n, noticeTo{Addr: fb.FromAddr, InReplyTo: fb.MessageID}); err != nil {
 		return err
 	}

@@ -399,7 +399,7 @@ func (in *Ingester) notifySubscribers(ctx context.Context, tx *sqlx.Tx, sub *sub
 			kind = templates.NoticeNewReply
 		}
 		n := &templates.Notice{Kind: kind, SiteName: in.Site.Name, BaseURL: in.Site.BaseURL, PostTitle: sub.PostTitle,
-			PostURL: sub.PostURL, CommenterName: sub.AuthorName, Body: body, CommentID: commentID,
+			PostURL: sub.PostURL, CommenterName: sub.AuthorName, Body: cutForReader(body, "this comment; the whole of it is on its page"), CommentID: commentID,
 			CommentURL: in.Site.commentURL(sub.PostSlug, commentID)}
 		id := sub.ID
 		if err := in.enqueueNotice(ctx, tx, n, noticeTo{Addr: s.Email, PostSlug: sub.PostSlug, SubmissionID: &id,

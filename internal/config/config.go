@@ -103,6 +103,10 @@ type Moderation struct {
 	// DigestMaxItems caps the comments in one digest; the rest follow in
 	// the next ones, so a backlog never becomes one unreadable mail.
 	DigestMaxItems int `toml:"digest_max_items"`
+	// DigestMaxBytes is the byte budget of one digest, as sent; items
+	// over it follow in the next digests, like those over DigestMaxItems,
+	// so one huge submission cannot make a digest the MTA refuses.
+	DigestMaxBytes ByteSize `toml:"digest_max_bytes"`
 	// UndoGrace is how long a moderator may take a decision back; notices
 	// to commenters wait this long before they are sent.
 	UndoGrace Duration `toml:"undo_grace"`
@@ -328,6 +332,9 @@ func (c *Config) complete(getenv func(string) string) error {
 	if c.Moderation.DigestMaxItems == 0 {
 		c.Moderation.DigestMaxItems = 50
 	}
+	if c.Moderation.DigestMaxBytes == 0 {
+		c.Moderation.DigestMaxBytes = 2 << 20
+	}
 	if c.Moderation.EscalateAfter == 0 {
 		c.Moderation.EscalateAfter = Duration(48 * time.Hour)
 	}
@@ -510,6 +517,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Moderation.DigestMaxItems < 0 {
 		bad("moderation.digest_max_items", "must not be negative")
+	}
+	if c.Moderation.DigestMaxBytes < 64<<10 {
+		bad("moderation.digest_max_bytes", "%d bytes is too small (at least 64KB)", c.Moderation.DigestMaxBytes)
 	}
 	if c.Moderation.DigestInterval < 0 {
 		bad("moderation.digest_interval", "must not be negative")

@@ -23,6 +23,9 @@ func TestLoadDesignExample(t *testing.T) {
 	if c.IMAP.MaxMessageSize != 10<<20 {
 		t.Errorf("default max_message_size = %d", c.IMAP.MaxMessageSize)
 	}
+	if c.Moderation.DigestMaxBytes != 2<<20 {
+		t.Errorf("default digest_max_bytes = %d", c.Moderation.DigestMaxBytes)
+	}
 	if c.Moderation.ReminderInterval.D() != 24*time.Hour || c.Moderation.TokenTTL.D() != 14*24*time.Hour {
 		t.Errorf("moderation defaults: %+v", c.Moderation)
 	}
@@ -86,6 +89,7 @@ func TestErrorsNameTheKey(t *testing.T) {
 		{"bad metrics listen", minimal + "\n[web]\nmetrics_listen = \"9464\"\n", `web.metrics_listen: "9464" is not host:port`},
 		{"bad origin", minimal + "\n[web]\nform_rate = \"5/30m\"\ncors_origins = [\"https://ok.example\", \"*\"]\n", `web.cors_origins[1]: "*" is not an origin`},
 		{"wrong type", strings.Replace(minimal, `moderators = ["alice@mods.example"]`, `moderators = "alice@mods.example"`, 1), `moderators`},
+		{"digest too small", strings.Replace(minimal, "[moderation]", "[moderation]\ndigest_max_bytes = \"10KB\"", 1), `moderation.digest_max_bytes: 10240 bytes is too small`},
 	}
 	t.Setenv("MODBOT_IMAP_PASSWORD", "")
 	for _, tt := range tests {

@@ -73,11 +73,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Daemon,
 		Store: store, Templates: tmpl, Site: site, Moderators: cfg.Moderation.Moderators,
 		Interval: cfg.Moderation.DigestInterval.D(), Settle: cfg.Moderation.DigestSettle.D(),
 		Reminder: cfg.Moderation.ReminderInterval.D(), MaxItems: cfg.Moderation.DigestMaxItems,
+		MaxBytes: int(cfg.Moderation.DigestMaxBytes),
 		Escalation: queue.Escalation{After: cfg.Moderation.EscalateAfter.D(),
 			AdminsAfter: cfg.Moderation.EscalateAdminsAfter.D(), Admins: cfg.Moderation.Admins},
 		Queued: d.Outbox.Notify,
 		Logger: logger.With("part", "digest"),
 	}
+	// A digest refused for good puts its items back and tells the admins.
+	d.Outbox.Failed = d.Digester.Undeliverable
 	at, err := queue.ParseTimeOfDay(cfg.Reports.At)
 	if err != nil {
 		store.Close()

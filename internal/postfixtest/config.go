@@ -21,6 +21,7 @@ type config struct {
 	Domains    []string
 	Mailboxes  string // texthash file of accepted addresses
 	Aliases    string // texthash file of catch-all rewrites
+	SizeLimit  int64  // message_size_limit
 }
 
 // mainTemplate is for Postfix 3.x (Debian 12 has 3.7). Only the test
@@ -48,7 +49,7 @@ inet_protocols = ipv4
 mynetworks = 127.0.0.0/8
 smtpd_peername_lookup = no
 recipient_delimiter = +
-message_size_limit = 52428800
+message_size_limit = {{.SizeLimit}}
 smtpd_tls_security_level = none
 smtp_tls_security_level = none
 lmtp_tls_security_level = none

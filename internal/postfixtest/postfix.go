@@ -1,6 +1,7 @@
 package postfixtest
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -44,6 +45,9 @@ type Options struct {
 	// CatchAll maps a domain to one of Users that receives the mail of
 	// every other address in that domain.
 	CatchAll map[string]string
+	// MessageSizeLimit is Postfix's message_size_limit in bytes: a
+	// larger message is refused with 552 (default 50 MiB).
+	MessageSizeLimit int64
 }
 
 // Server is a Postfix started by Start.
@@ -211,6 +215,7 @@ func (s *Server) pickPort() error {
 		Domains:    domainsOf(s.opts.Users, s.opts.CatchAll),
 		Mailboxes:  filepath.Join(s.etcDir, "mailboxes"),
 		Aliases:    filepath.Join(s.etcDir, "aliases"),
+		SizeLimit:  cmp.Or(s.opts.MessageSizeLimit, 50<<20),
 	}.render()
 	if err != nil {
 		return err

@@ -1,6 +1,10 @@
 package precheck
 
-import "strings"
+import (
+	"slices"
+	"sort"
+	"strings"
+)
 
 // ArrestLinks finds links to articles about arrests, charges or
 // accusations: a link whose address has such a word in it
@@ -49,19 +53,45 @@ func (c *ArrestLinks) termHits(t *text, ms []termMatch) []Hit {
 	// The set's own filtering (allowed phrases, overlaps) first; the hits
 	// it returns are the matched words.
 	words := c.terms().hits(t, ms, func(*Hit, int) {})
+	slices.SortStableFunc(words, func(a, b Hit) int { return a.Start - b.Start })
 	body := t.body
+	// Which words are in a link, and for each word the next one that is
+	// not: with links and words both in order, every link looks only at
+	// the words inside it, those up to contextBefore (plus the longest
+	// word) before it, and the first free word after it. Linear in the
+	// links and words, where comparing each link with every word was
+	// quadratic (cubic with inAnyLink) in a comment made of links.
+	inLink := make([]bool, len(words))
+	maxLen := 0
+	for i, w := range words {
+		inLink[i] = inAnyLink(links, w.Start, w.End)
+		maxLen = max(maxLen, w.End-w.Start)
+	}
+	nextFree := make([]int, len(words)+1)
+	nextFree[len(words)] = len(words)
+	for i := len(words) - 1; i >= 0; i-- {
+		nextFree[i] = nextFree[i+1]
+		if !inLink[i] {
+			nextFree[i] = i
+		}
+	}
 	var hits []Hit
 	for _, l := range links {
 		inURL, near := "", ""
-		for _, w := range words {
+		i, _ := slices.BinarySearchFunc(words, l.start-contextBefore-maxLen, func(w Hit, at int) int { return w.Start - at })
+		for ; i < len(words) && words[i].Start < l.end; i++ {
+			w := words[i]
 			switch {
 			case w.Start >= l.start && w.End <= l.end:
 				if inURL == "" && w.Start > l.start+hostEnd(body[l.start:l.end]) {
 					inURL = w.Evidence
 				}
-			case near == "" && !inAnyLink(links, w.Start, w.End) && nearLink(body, l, w.Start, w.End):
+			case near == "" && !inLink[i] && nearLink(body, l, w.Start, w.End):
 				near = w.Evidence
 			}
+		}
+		if j := nextFree[i]; near == "" && j < len(words) && nearLink(body, l, words[j].Start, words[j].End) {
+			near = words[j].Evidence
 		}
 		h := Hit{
 			Rule:  orDefault(c.Rule, RuleArrestLinks),
@@ -96,13 +126,11 @@ func hostEnd(u string) int {
 	return len(u)
 }
 
+// inAnyLink reports whether [start, end) overlaps one of links, which
+// are in order and do not overlap each other.
 func inAnyLink(links []link, start, end int) bool {
-	for _, l := range links {
-		if l.start < end && start < l.end {
-			return true
-		}
-	}
-	return false
+	i := sort.Search(len(links), func(i int) bool { return links[i].end > start })
+	return i < len(links) && links[i].start < end
 }
 
 // nearLink reports whether [start, end) is on the link's line, or leads

@@ -86,6 +86,10 @@ func Default() *Engine {
 }
 
 // Run runs every check and returns their hits sorted by Start, then Rule.
+// At most MaxHitsPerRule hits of a rule and MaxHitsPerComment in all are
+// listed; the rest are counted in a summary hit (see capHits). Of a body
+// longer than MaxCheckedBytes only the start is checked, and a last hit
+// of RuleEngine says where checking stopped.
 // A check that panics is logged and skipped so one bad check cannot stop
 // a comment from reaching the moderators; hits with offsets outside the
 // body or inside a rune are dropped for the same reason. A hit inside
@@ -93,6 +97,15 @@ func Default() *Engine {
 func (e *Engine) Run(in *Input) []Hit {
 	if in == nil {
 		return nil
+	}
+	// Of a very long comment only the first MaxCheckedBytes are checked:
+	// the hits' offsets stay valid in the whole body, and one hit says
+	// where checking stopped.
+	body, tooLong := checkedPart(in.Body)
+	if tooLong != nil {
+		part := *in
+		part.Body = body
+		in = &part
 	}
 	t := newText(in.Body)
 	defer t.release()
@@ -114,16 +127,11 @@ func (e *Engine) Run(in *Input) []Hit {
 		}
 	}
 	hits = dropCovered(hits)
-	sort.SliceStable(hits, func(i, j int) bool {
-		a, b := hits[i], hits[j]
-		if a.Start != b.Start {
-			return a.Start < b.Start
-		}
-		if a.Rule != b.Rule {
-			return a.Rule < b.Rule
-		}
-		return a.End < b.End
-	})
+	sortHits(hits)
+	hits = capHits(hits)
+	if tooLong != nil {
+		hits = append(hits, *tooLong)
+	}
 	return hits
 }
 
