@@ -174,3 +174,39 @@ func TestDigestBudgetLeavesOutTheHeaviest(t *testing.T) {
 		t.Errorf("the flood's own digest is %d bytes, over the budget of %d", size, d.MaxBytes)
 	}
 }
+
+// A long comment, once approved, is not mailed whole: the author's
+// "published" notice and the notices to subscribers quote at most
+// NoticeBodyMax of it, and the rest is on the page.
+func TestPublishedNoticesAreBounded(t *testing.T) {
+	m := newModeration(t)
+	m.submit("Dave <dave@people.example>", "I follow this.", "X-Comment-Notify: all")
+	conf := m.notices("subscribe", "dave@people.example")
+	if len(conf) != 1 {
+		t.Fatalf("dave's confirmations: %d", len(conf))
+	}
+	if got := m.answer(conf[0], "Dave <dave@people.example>", "confirm"); got.Outcome != OutcomeSubscription {
+		t.Fatalf("dave's confirm: %+v", got)
+	}
+	long := strings.Repeat("A long but civil comment about encryption. ", 20000) // 860 KiB
+	m.submit("Carol <carol@people.example>", long)
+	m.approveAll()
+	for _, tc := range []struct{ kind, rcpt string }{
+		{"approved", "carol@people.example"},
+		{"new_comment", "dave@people.example"},
+	} {
+		ns := m.notices(tc.kind, tc.rcpt)
+		if len(ns) == 0 {
+			t.Fatalf("no %s notice to %s", tc.kind, tc.rcpt)
+		}
+		n := ns[len(ns)-1]
+		if len(n.Text) > NoticeBodyMax+8<<10 || len(n.HTML) > 4*NoticeBodyMax+16<<10 {
+			t.Errorf("%s notice to %s: text %d bytes, html %d bytes; want the comment cut to %d", tc.kind, tc.rcpt, len(n.Text), len(n.HTML), NoticeBodyMax)
+		}
+		// Carol has not proven her address: her notice has the guarded
+		// 200-character excerpt instead.
+		if !strings.Contains(n.Text, "[cut: ") && !strings.Contains(n.Text, "at most 200 characters") {
+			t.Errorf("%s notice to %s does not say it was cut:\n%.300s", tc.kind, tc.rcpt, n.Text)
+		}
+	}
+}
