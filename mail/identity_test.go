@@ -1,6 +1,9 @@
 package mail
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestAddressKey(t *testing.T) {
 	tests := []struct{ in, want string }{
@@ -38,4 +41,22 @@ func TestSameAddress(t *testing.T) {
 	if SameAddress("", "") {
 		t.Error(`SameAddress("", "") = true`)
 	}
+}
+
+// AddressKey is a fixed point (a key's key is itself) and SameAddress
+// agrees with it, whatever the input: an identity that drifted on a
+// second pass would let variants of one address count as two.
+func FuzzAddressKey(f *testing.F) {
+	for _, s := range []string{"cArol+x@Example.NET", "c.a.r.o.l@GoogleMail.com", "+@x", "a@b@c", "@", "", " x+y+z@d. "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k := AddressKey(s)
+		if AddressKey(k) != k {
+			t.Errorf("AddressKey(%q) = %q, but AddressKey(%q) = %q", s, k, k, AddressKey(k))
+		}
+		if strings.TrimSpace(s) != "" && !SameAddress(s, k) {
+			t.Errorf("SameAddress(%q, its key %q) = false", s, k)
+		}
+	})
 }
