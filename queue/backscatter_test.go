@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io/fs"
@@ -29,19 +28,7 @@ const (
 // parsed as it would arrive.
 func outboxNotices(t *testing.T, s *Store) []*mail.Message {
 	t.Helper()
-	var raws [][]byte
-	if err := s.pool.Select(&raws, `SELECT raw FROM outbox WHERE kind = 'notice' ORDER BY id`); err != nil {
-		t.Fatal(err)
-	}
-	var out []*mail.Message
-	for _, r := range raws {
-		m, err := mail.Parse(bytes.NewReader(r), nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, m)
-	}
-	return out
+	return outboxMail(t, s, `SELECT raw FROM outbox WHERE kind = 'notice' ORDER BY id`)
 }
 
 // liveLink finds what a mail client would make a link of: a scheme, a

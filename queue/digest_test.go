@@ -25,8 +25,15 @@ func newDigester(t *testing.T, s *Store) *Digester {
 // digestsTo returns the parsed digests in the outbox for rcpt, oldest first.
 func digestsTo(t *testing.T, s *Store, rcpt string) []*mail.Message {
 	t.Helper()
+	return outboxMail(t, s, `SELECT raw FROM outbox WHERE kind = 'digest' AND rcpt_to = ? ORDER BY id`, rcpt)
+}
+
+// outboxMail returns the outbox messages the query selects (their raw
+// column), parsed.
+func outboxMail(t *testing.T, s *Store, query string, args ...any) []*mail.Message {
+	t.Helper()
 	var raws [][]byte
-	if err := s.pool.Select(&raws, `SELECT raw FROM outbox WHERE kind = 'digest' AND rcpt_to = ? ORDER BY id`, rcpt); err != nil {
+	if err := s.pool.Select(&raws, query, args...); err != nil {
 		t.Fatal(err)
 	}
 	var out []*mail.Message

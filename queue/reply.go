@@ -324,14 +324,11 @@ const confirmQuoteMax = 2000
 // quoteCut returns s cut to about max bytes on a rune boundary, and how
 // many characters were left out.
 func quoteCut(s string, max int) (string, int) {
-	if len(s) <= max {
+	c, n := cutText(s, max)
+	if n == 0 {
 		return s, 0
 	}
-	cut := max
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut], utf8.RuneCountInString(s[cut:])
+	return c, utf8.RuneCountInString(s[len(c):])
 }
 
 // stateKeyword is the keyword of a submission in a state, for an undo.

@@ -36,15 +36,7 @@ func newHostileModeration(t *testing.T, comments ...hostileComment) *moderation 
 		}
 		m.now = m.now.Add(time.Minute)
 	}
-	d := newDigester(t, s)
-	d.MaxItems = 0
-	if _, _, err := d.SendDue(ctx); err != nil {
-		t.Fatal(err)
-	}
-	for _, mod := range []string{"alice@mods.example", "bob@mods.example"} {
-		ds := digestsTo(t, s, mod)
-		m.token[mod] = strings.TrimSuffix(strings.TrimPrefix(ds[0].ReplyTo[0].Addr, "moderator+d-"), "@forum.example")
-	}
+	m.firstDigests()
 	return m
 }
 

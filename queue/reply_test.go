@@ -39,16 +39,23 @@ func newModeration(t *testing.T, comments ...string) *moderation {
 		"Why the delay?", "In-Reply-To: <notice.x@modbot.forum.example>"))); err != nil {
 		t.Fatal(err)
 	}
-	d := newDigester(t, s)
+	m.firstDigests()
+	return m
+}
+
+// firstDigests sends alice and bob their first digests and keeps their
+// tokens.
+func (m *moderation) firstDigests() {
+	m.t.Helper()
+	d := newDigester(m.t, m.s)
 	d.MaxItems = 0
-	if _, _, err := d.SendDue(ctx); err != nil {
-		t.Fatal(err)
+	if _, _, err := d.SendDue(context.Background()); err != nil {
+		m.t.Fatal(err)
 	}
 	for _, mod := range []string{"alice@mods.example", "bob@mods.example"} {
-		ds := digestsTo(t, s, mod)
+		ds := digestsTo(m.t, m.s, mod)
 		m.token[mod] = strings.TrimSuffix(strings.TrimPrefix(ds[0].ReplyTo[0].Addr, "moderator+d-"), "@forum.example")
 	}
-	return m
 }
 
 // reply sends body from a moderator to a digest token, as the inbox
