@@ -1,6 +1,9 @@
 package mail
 
-import "strings"
+import (
+	"strings"
+	"unicode"
+)
 
 // AddressKey is the one identity of a mail address: two addresses with
 // the same key reach the same person, and every per-address limit,
@@ -20,13 +23,18 @@ func AddressKey(addr string) string {
 	if !ok {
 		return addr
 	}
-	domain = strings.TrimSuffix(domain, ".")
-	if base, _, found := strings.Cut(local, "+"); found && base != "" {
-		local = base
+	// A trailing root dot, and any space a sloppy header left before it,
+	// name the same domain.
+	domain = strings.TrimRightFunc(domain, func(r rune) bool { return r == '.' || unicode.IsSpace(r) })
+	local = strings.TrimSpace(local)
+	if base, _, found := strings.Cut(local, "+"); found {
+		if base = strings.TrimSpace(base); base != "" {
+			local = base
+		}
 	}
 	if domain == "gmail.com" || domain == "googlemail.com" {
 		domain = "gmail.com"
-		if l := strings.ReplaceAll(local, ".", ""); l != "" {
+		if l := strings.TrimSpace(strings.ReplaceAll(local, ".", "")); l != "" {
 			local = l
 		}
 	}
