@@ -508,11 +508,14 @@ func (in *Ingester) feedbackThen(ctx context.Context, row *inboundRow, m *mail.M
 	})
 }
 
-// reply accepts a digest reply only under DESIGN.md's Trust rules: From is
-// a listed moderator and the token names an unexpired digest sent to that
-// moderator. Anything else that answers a digest is feedback, with the
-// reason recorded. A storage error is returned, never a verdict: the
-// watcher leaves the message for the next attempt.
+// reply accepts a digest reply only under the checks of authenticate
+// (docs/ARCHITECTURE.md, "The path of one moderator reply"): one From,
+// a current moderator (or admin, for a report's token), the token sent
+// to that same address and unexpired, and the author's domain vouched
+// for (a pass where one is configured, else no failure).
+// Anything else that answers a digest is feedback, with the reason
+// recorded. A storage error is returned, never a verdict: the watcher
+// leaves the message for the next attempt.
 func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification, raw []byte) (mail.Filing, error) {
 	tok, why, err := in.authenticate(ctx, m, raw, c.DigestToken)
 	if err != nil {
