@@ -1,7 +1,7 @@
 package mail
 
 // This file reads the moderation commands in the own lines of a reply to a
-// digest (DESIGN.md's reply grammar).
+// digest (docs/ARCHITECTURE.md, "Reply grammar").
 
 import (
 	"fmt"

@@ -32,7 +32,9 @@ type WatcherStats struct {
 	LastSync   time.Time
 }
 
-// Server is the HTTP listener.
+// Server serves modbot's HTTP: the public routes (Handler, Serve) and,
+// on a listener of their own, /metrics and /healthz (MetricsHandler,
+// ServeMetrics).
 type Server struct {
 	Stats   StatsSource
 	Watcher func() WatcherStats
@@ -154,7 +156,7 @@ func (s *Server) Handler() http.Handler {
 // for a listener of their own (web.metrics_listen). They are not on the
 // public listener: queue sizes, outcome counts and the IMAP connection's
 // state tell an attacker when moderators are away and whether a flood
-// is working (SECURITY.md, "/metrics is not public").
+// is working (SECURITY.md, the "Operational data for attackers" threat).
 func (s *Server) MetricsHandler() http.Handler {
 	s.init()
 	mux := http.NewServeMux()
