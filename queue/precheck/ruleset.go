@@ -63,10 +63,6 @@ func DefaultRuleset() *Ruleset { return defaultRuleset() }
 // to read and copy from.
 func DefaultRulesTOML() []byte { return bytes.Clone(defaultRulesTOML) }
 
-// SeedRules returns the first customer's 22 rules, the rules of the
-// default ruleset.
-func SeedRules() map[int]Rule { return DefaultRuleset().Rules() }
-
 // LoadRuleset reads a site's ruleset file. Unless the file says
 // base = "none", its rules override and extend the default ruleset by
 // rule number. path "" returns the default ruleset. Errors name the file
