@@ -60,7 +60,7 @@ var defaultRuleset = sync.OnceValue(func() *Ruleset {
 func DefaultRuleset() *Ruleset { return defaultRuleset() }
 
 // DefaultRulesTOML returns the text of the built-in ruleset, for admins
-// to read and copy from.
+// to read and copy from (modbot check -print-rules prints it).
 func DefaultRulesTOML() []byte { return bytes.Clone(defaultRulesTOML) }
 
 // LoadRuleset reads a site's ruleset file. Unless the file says

@@ -2,6 +2,7 @@ package precheck
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -253,8 +254,8 @@ func TestLoadRulesetDefault(t *testing.T) {
 	if _, err := LoadRuleset(filepath.Join(t.TempDir(), "missing.toml")); err == nil || !strings.Contains(err.Error(), "missing.toml") {
 		t.Errorf("missing file: %v", err)
 	}
-	if !strings.Contains(string(DefaultRulesTOML()), "[[rule]]") {
-		t.Error("DefaultRulesTOML is empty")
+	if rs, err := ParseRuleset(DefaultRulesFile, DefaultRulesTOML()); err != nil || !maps.Equal(rs.Rules(), DefaultRuleset().Rules()) {
+		t.Errorf("DefaultRulesTOML is not the default ruleset: %v", err)
 	}
 }
 
