@@ -114,10 +114,6 @@ type CommandError struct {
 	Reason string // e.g. `unknown command "aprove" (did you mean "approve"?)`
 }
 
-func (e CommandError) Error() string {
-	return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
-}
-
 // ParseCommands reads the commands in the own lines of a reply, one a
 // line, case-insensitively; leading "- ", "* " and "• " bullets are
 // allowed. A line that is plain conversation is skipped. A line that

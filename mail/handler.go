@@ -61,12 +61,6 @@ type Preparer interface {
 	Prepare(ctx context.Context, msg *Fetched) any
 }
 
-// HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, msg *Fetched) (Filing, error)
-
-// Handle calls f.
-func (f HandlerFunc) Handle(ctx context.Context, msg *Fetched) (Filing, error) { return f(ctx, msg) }
-
 // Standard folders and keywords.
 const (
 	FolderSubmissions = "Modbot/Submissions"
