@@ -179,7 +179,7 @@ func (r *Reporter) send(ctx context.Context, kind string, from, to time.Time) (s
 		}
 		view := r.view(kind, data)
 		var inline []mail.InlinePart
-		if png, sc, err := reportChart(data.Days).PNG(); err != nil {
+		if png, sc, err := r.reportChart(data.Days); err != nil {
 			r.logger().Warn("report chart", "err", err) // the numbers go out without it
 		} else {
 			view.Chart = &templates.ReportChart{
@@ -305,8 +305,15 @@ func (r *Reporter) view(kind string, d *ReportData) *templates.Report {
 
 // reportChart draws the daily series: arrivals as bars, the median
 // time to decision in hours as a line.
-func reportChart(days []DayStats) chart.Chart {
+func (r *Reporter) reportChart(days []DayStats) ([]byte, chart.Scale, error) {
 	c := chart.Chart{BarStepMin: 1}
+	var err error
+	if c.BarTitle, c.LineTitle, err = r.Templates.ReportChartTitles(); err != nil {
+		return nil, chart.Scale{}, err
+	}
+	if len(days) > 0 {
+		c.Start = days[0].Date
+	}
 	for _, d := range days {
 		c.Bars = append(c.Bars, float64(d.Submissions))
 		h := math.NaN()
@@ -315,5 +322,5 @@ func reportChart(days []DayStats) chart.Chart {
 		}
 		c.Line = append(c.Line, h)
 	}
-	return c
+	return c.PNG()
 }

@@ -57,9 +57,11 @@ type Server struct {
 	apiCache  map[string]apiCopy
 	apiFlight singleflight.Group // one refresh of a post's API copy at a time
 
-	setup   sync.Once
-	key     []byte // signs form tokens; new on every start
-	limiter *limiter
+	setup sync.Once
+	key   []byte // signs form tokens; new on every start
+	// crossOrigin refuses form POSTs from other sites (csrf.go).
+	crossOrigin *http.CrossOriginProtection
+	limiter     *limiter
 	// now and random are replaced by tests for stable output.
 	now    func() time.Time
 	random io.Reader
@@ -130,6 +132,7 @@ func (s *Server) init() {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
 		}
+		s.crossOrigin = s.newCrossOrigin()
 	})
 }
 
