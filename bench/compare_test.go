@@ -69,7 +69,7 @@ func BenchmarkPrechecksVsSpamAssassin(b *testing.B) {
 		}
 	}
 
-	engine := precheck.Default()
+	engine := precheck.DefaultRuleset().Engine()
 	b.ResetTimer()
 	start := time.Now()
 	hits := 0

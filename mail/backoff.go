@@ -1,5 +1,17 @@
 package mail
 
+// The schedule is written here rather than taken from a retry library
+// because the kept ones jitter the other way. cenkalti/backoff and
+// sethvargo/go-retry (WithJitterPercent) spread a delay d over
+// [d-j, d+j], so a watcher would wait past the 2-minute cap and longer
+// than the schedule says; this one draws from [d/2, d] (see next). Their
+// other half, retrying a function (backoff.Retry, retry.Do), does not fit
+// the watcher either: one connection's schedule is reset from inside the
+// session after a good sync, a second one paces handler retries on a
+// live connection, and the log counts the attempts. Bending a library to
+// this (scaled inputs, a wrapper for reset and attempts) would be more
+// code than these lines and hide the schedule in arithmetic.
+
 import (
 	"math/rand/v2"
 	"time"

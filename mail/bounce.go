@@ -75,12 +75,3 @@ func DeliveryFailures(m *Message) []Failure {
 	}
 	return out
 }
-
-// FailedRecipients returns the addresses of DeliveryFailures.
-func FailedRecipients(m *Message) []string {
-	var out []string
-	for _, f := range DeliveryFailures(m) {
-		out = append(out, f.Recipient)
-	}
-	return out
-}

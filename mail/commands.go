@@ -1,7 +1,7 @@
 package mail
 
 // This file reads the moderation commands in the own lines of a reply to a
-// digest (DESIGN.md's reply grammar).
+// digest (docs/ARCHITECTURE.md, "Reply grammar").
 
 import (
 	"fmt"
@@ -112,10 +112,6 @@ type CommandError struct {
 	Line   int    // 1-based index into Reply.Lines
 	Raw    string // the line as typed
 	Reason string // e.g. `unknown command "aprove" (did you mean "approve"?)`
-}
-
-func (e CommandError) Error() string {
-	return fmt.Sprintf("line %d: %s", e.Line, e.Reason)
 }
 
 // ParseCommands reads the commands in the own lines of a reply, one a

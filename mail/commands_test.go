@@ -183,8 +183,8 @@ func TestParseCommandsLinesAndRaw(t *testing.T) {
 	if c := cmds[1]; c.Line != 4 || c.Text != "a\nb" {
 		t.Errorf("edit at line %d text %q", c.Line, c.Text)
 	}
-	if e := errs[0]; e.Line != 6 || e.Raw != "aprove 4" || e.Error() != `line 6: unknown command "aprove" (did you mean "approve"?)` {
-		t.Errorf("error %+v: %v", e, e)
+	if e := errs[0]; e.Line != 6 || e.Raw != "aprove 4" || e.Reason != `unknown command "aprove" (did you mean "approve"?)` {
+		t.Errorf("error %+v", e)
 	}
 }
 

@@ -1,10 +1,16 @@
 // Package mail holds everything that speaks or parses email for modbot: the
-// IMAP watcher and filer, the SMTP sender, MIME parsing, classification of
-// inbound mail and composition of outgoing mail.
+// IMAP watcher and filer (with the flag changes and notes it makes for the
+// store), the SMTP sender, MIME parsing, classification of inbound mail,
+// reply extraction and the moderator and admin command grammars,
+// Authentication-Results and DKIM checks, delivery reports, address
+// identity (AddressKey) and composition of outgoing mail.
 //
-// It must not import queue: the watcher hands each raw message to a Handler
-// that cmd/modbot wires to the moderation domain, and queue calls into this
-// package to parse, classify and compose.
+// It must not import queue: the watcher hands each raw message to a Handler,
+// and reads its progress from a State and the flag changes to make from a
+// FlagQueue; internal/daemon wires all three to the moderation domain, and
+// queue calls into this package to parse, classify, read replies and
+// compose. It stores nothing itself: outcomes, progress and pending flag
+// changes live in the store, behind those interfaces.
 package mail
 
 import (

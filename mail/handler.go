@@ -24,13 +24,15 @@ type Fetched struct {
 // Filing says where a handled message goes and how it is tagged.
 type Filing struct {
 	Folder  string // e.g. "Modbot/Submissions"
-	Keyword string // e.g. "$Submission"; "" for none
+	Keyword string // e.g. "$Pending"; "" for none
 }
 
 // Handler records the outcome of one inbound message. It returns the
-// Filing only after the outcome is committed; the watcher files the
-// message afterwards. An error means the outcome was not recorded (a
-// storage failure): the watcher stops the batch and retries later.
+// Filing only after the outcome is committed (for a Batcher: recorded in
+// the batch that EndBatch commits); the watcher files the message
+// afterwards. An error means the outcome was not recorded (a storage
+// failure, say): the watcher stops the batch there, files the messages
+// handled before it, and offers this one again after a back-off.
 // Handle must be idempotent: after a crash the same message is offered
 // again and must get the filing recorded the first time.
 type Handler interface {
@@ -58,12 +60,6 @@ type Batcher interface {
 type Preparer interface {
 	Prepare(ctx context.Context, msg *Fetched) any
 }
-
-// HandlerFunc adapts a function to Handler.
-type HandlerFunc func(ctx context.Context, msg *Fetched) (Filing, error)
-
-// Handle calls f.
-func (f HandlerFunc) Handle(ctx context.Context, msg *Fetched) (Filing, error) { return f(ctx, msg) }
 
 // Standard folders and keywords.
 const (

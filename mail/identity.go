@@ -8,7 +8,7 @@ import (
 // AddressKey is the one identity of a mail address: two addresses with
 // the same key reach the same person, and every per-address limit,
 // duplicate check, subscription, bounce mark and comparison of modbot
-// uses it (docs: SECURITY.md, "address identity"). Without one notion, a
+// uses it (SECURITY.md, the "Backscatter" threat). Without one notion, a
 // commenter writing as cArol@, CAROL@ and carol+x@ counts as three
 // senders and gets three answers.
 //

@@ -39,8 +39,11 @@ type WatcherStats struct {
 	MoveSupported bool
 }
 
-// Watcher follows one IMAP mailbox: it hands every new message to a
-// Handler, in UID order, then files it where the Handler says.
+// Watcher follows one IMAP mailbox over one connection at a time: it hands
+// every new message to a Handler, in UID order, files it where the Handler
+// says once the Handler has recorded it (after EndBatch, for a Batcher),
+// and stores how far it got in its State. After each pass it makes the
+// flag changes IMAPConfig.Flags holds, then waits with IDLE or by polling.
 type Watcher struct {
 	cfg   IMAPConfig
 	state State

@@ -84,6 +84,11 @@ func (h *recordingHandler) ids() []string {
 	return ids
 }
 
+// handlerFunc adapts a function to Handler.
+type handlerFunc func(ctx context.Context, msg *Fetched) (Filing, error)
+
+func (f handlerFunc) Handle(ctx context.Context, msg *Fetched) (Filing, error) { return f(ctx, msg) }
+
 func fileAll(folder, keyword string) func(*Fetched, string, int) (Filing, error) {
 	return func(*Fetched, string, int) (Filing, error) {
 		return Filing{Folder: folder, Keyword: keyword}, nil
@@ -471,7 +476,7 @@ func TestWatcherCancelReturns(t *testing.T) {
 			srv.appendMsg("INBOX", testMessageSized(n, 20000))
 		}
 		entered := make(chan struct{})
-		h := HandlerFunc(func(ctx context.Context, msg *Fetched) (Filing, error) {
+		h := handlerFunc(func(ctx context.Context, msg *Fetched) (Filing, error) {
 			if msg.UID == 1 {
 				close(entered)
 			}
@@ -495,7 +500,7 @@ func TestWatcherCancelReturns(t *testing.T) {
 			srv.appendMsg("INBOX", testMessageSized(n, 20000))
 		}
 		entered, release := make(chan struct{}), make(chan struct{})
-		h := HandlerFunc(func(ctx context.Context, msg *Fetched) (Filing, error) {
+		h := handlerFunc(func(ctx context.Context, msg *Fetched) (Filing, error) {
 			if msg.UID == 1 {
 				close(entered)
 				<-release // finishes its work whatever ctx says
@@ -580,7 +585,7 @@ func BenchmarkWatcherIngest(b *testing.B) {
 		}
 		var count int
 		var mu sync.Mutex
-		h := HandlerFunc(func(ctx context.Context, msg *Fetched) (Filing, error) {
+		h := handlerFunc(func(ctx context.Context, msg *Fetched) (Filing, error) {
 			mu.Lock()
 			count++
 			mu.Unlock()
@@ -610,7 +615,7 @@ func BenchmarkWatcherIngest(b *testing.B) {
 func BenchmarkWatcherNewMailLatency(b *testing.B) {
 	srv := newIMAPTestServer(b, imapTestOptions{})
 	got := make(chan struct{}, 1)
-	h := HandlerFunc(func(ctx context.Context, msg *Fetched) (Filing, error) {
+	h := handlerFunc(func(ctx context.Context, msg *Fetched) (Filing, error) {
 		got <- struct{}{}
 		return Filing{Folder: FolderSubmissions}, nil
 	})

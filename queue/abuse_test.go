@@ -33,7 +33,7 @@ func TestBouncedAddressIsNotMailedUntilItWritesAgain(t *testing.T) {
 	}
 	// A notice refused permanently by the server marks her again.
 	m.s.pool.Exec(`UPDATE recipients SET bounced_at = ? WHERE email = 'carol@people.example'`, m.now)
-	n := m.in.noticeView("received", &subRow{AuthorName: "Carol"})
+	n := m.in.noticeView("received", &submissionRow{AuthorName: "Carol"})
 	tx, _ := m.s.pool.Beginx()
 	if err := m.in.enqueueNotice(ctx, tx, n, noticeTo{Addr: "carol@people.example"}); err != nil {
 		t.Fatal(err)

@@ -143,9 +143,7 @@ func TestGlobalNoticeCap(t *testing.T) {
 	}
 	// The admins' report says so.
 	r := newReporter(t, m.s)
-	if err := r.SendReport(context.Background(), "daily", m.now.Add(-time.Hour), m.now.Add(time.Hour)); err != nil {
-		t.Fatal(err)
-	}
+	sendReport(t, r, ReportDaily, m.now.Add(-time.Hour), m.now.Add(time.Hour))
 	rep := reportsTo(t, m.s, "admin@forum.example")
 	if len(rep) == 0 {
 		t.Fatal("no report")

@@ -17,8 +17,9 @@ import (
 // Commit.
 //
 // The transaction holds SQLite's write lock from the start, so other
-// writers (digests, the outbox, the web form) wait on the busy timeout
-// while a batch is open: keep batches short.
+// writers (digests, reports, the outbox, the web's unsubscribe and
+// confirmation pages) wait on the busy timeout while a batch is open:
+// keep batches short.
 type Batch struct {
 	view   *Store
 	tx     *sqlx.Tx
@@ -92,7 +93,8 @@ func (s *Store) savepoint(ctx context.Context, f func(tx *sqlx.Tx) error) error 
 const batchHold = 100 * time.Millisecond
 
 // ingestBatch is the Ingester's open batch, if any. Only the watcher's
-// goroutine calls the Ingester, so it needs no lock.
+// goroutine calls Handle, BeginBatch and EndBatch (Prepare, on the
+// read-ahead goroutine, never touches the batch), so it needs no lock.
 type ingestBatch struct {
 	on      bool // between BeginBatch and EndBatch
 	b       *Batch

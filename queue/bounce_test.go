@@ -126,7 +126,7 @@ func TestBounceMarksOnlyTheRecipientOfAMessageModbotSent(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if err := m.in.enqueueNotice(context.Background(), tx, m.in.noticeView("received", &subRow{AuthorName: "Carol"}), noticeTo{Addr: carol}); err != nil {
+			if err := m.in.enqueueNotice(context.Background(), tx, m.in.noticeView("received", &submissionRow{AuthorName: "Carol"}), noticeTo{Addr: carol}); err != nil {
 				t.Fatal(err)
 			}
 			if err := tx.Commit(); err != nil {

@@ -41,10 +41,13 @@ func (s Site) domain() string {
 	return d
 }
 
-// Digester sends each moderator a digest of what waits for them: pending
-// submissions whose current version was not yet shown to them (or was
-// shown longer ago than Reminder) and feedback they have not seen. Each
-// item records the version it shows.
+// Digester writes to the outbox, for each moderator, a digest of what
+// waits for them: pending submissions whose current version was not yet
+// shown to them (or was shown longer ago than Reminder) and feedback they
+// have not seen. Each item records the version it shows. Nothing is
+// written while an admin has paused digests. After each round it mails
+// the admins the comments overdue by Escalation.AdminsAfter, and
+// Undeliverable gives back the items of a digest the outbox gave up on.
 type Digester struct {
 	Store      *Store
 	Templates  *templates.Set

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 
@@ -20,7 +21,7 @@ var decisionKeyword = map[string]string{
 var allDecisionKeywords = []string{"$Pending", "$Approved", "$Rejected", "$Held", "$Spam"}
 
 // queueFlags asks, inside tx, for the flags of a filed message to change.
-func queueFlags(ctx context.Context, tx *sqlx.Tx, folder, messageID string, add, remove []string, now any) error {
+func queueFlags(ctx context.Context, tx *sqlx.Tx, folder, messageID string, add, remove []string, now time.Time) error {
 	if messageID == "" {
 		return nil
 	}
@@ -33,7 +34,7 @@ func queueFlags(ctx context.Context, tx *sqlx.Tx, folder, messageID string, add,
 }
 
 // tagDecision makes the submission's message show its new state.
-func tagDecision(ctx context.Context, tx *sqlx.Tx, messageID, keyword string, now any) error {
+func tagDecision(ctx context.Context, tx *sqlx.Tx, messageID, keyword string, now time.Time) error {
 	var remove []string
 	for _, k := range allDecisionKeywords {
 		if k != keyword {
@@ -72,7 +73,7 @@ func (s *Store) FlagsDone(ctx context.Context, id int64, problem string) error {
 
 // queueNote asks for a note to be appended to folder (a quarantined
 // message's explanation, threaded to it).
-func queueNote(ctx context.Context, tx *sqlx.Tx, folder string, raw []byte, flags []string, now any) error {
+func queueNote(ctx context.Context, tx *sqlx.Tx, folder string, raw []byte, flags []string, now time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO flag_updates (folder, message_id, add_flags, raw, created_at) VALUES (?, '', ?, ?, ?)`,
 		folder, strings.Join(flags, " "), raw, now)
 	if err != nil {

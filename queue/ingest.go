@@ -48,7 +48,10 @@ var outcomeFiling = map[string]mail.Filing{
 }
 
 // Ingester records the outcome of each inbound message. It is the
-// mail.Handler the watcher calls.
+// mail.Handler the watcher calls, and its mail.Batcher and mail.Preparer:
+// Handle, BeginBatch and EndBatch run on the watcher's goroutine only,
+// Prepare on its read-ahead goroutine (docs/ARCHITECTURE.md, "The path of
+// one inbound message").
 type Ingester struct {
 	Store      *Store
 	Site       Site
@@ -85,9 +88,18 @@ type Ingester struct {
 	batch ingestBatch
 }
 
-// Handle implements mail.Handler. A message that cannot be read, or that
-// makes modbot panic, is quarantined with the reason; only a storage
-// failure is returned as an error, so the watcher retries it later.
+// Handle implements mail.Handler: it records the message's one outcome
+// and everything the outcome causes as one unit (a savepoint of the open
+// batch, else a transaction) and returns where the message is to be
+// filed. A message that is empty, over the size limit or unreadable, or
+// that makes modbot panic, is quarantined with the reason.
+//
+// An error means nothing of this message was recorded: a storage failure,
+// a failed commit of the open batch, a DNS failure while checking a
+// reply's DKIM signature, or mail the outcome causes that could not be
+// rendered or composed. The watcher offers the same message again after a
+// back-off and the messages after it wait, so an error that does not go
+// away holds up the inbox at this message until it is fixed.
 func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Filing, err error) {
 	defer func() {
 		if r := recover(); r != nil {
@@ -508,11 +520,14 @@ func (in *Ingester) feedbackThen(ctx context.Context, row *inboundRow, m *mail.M
 	})
 }
 
-// reply accepts a digest reply only under DESIGN.md's Trust rules: From is
-// a listed moderator and the token names an unexpired digest sent to that
-// moderator. Anything else that answers a digest is feedback, with the
-// reason recorded. A storage error is returned, never a verdict: the
-// watcher leaves the message for the next attempt.
+// reply accepts a digest reply only under the checks of authenticate
+// (docs/ARCHITECTURE.md, "The path of one moderator reply"): one From,
+// a current moderator (or admin, for a report's token), the token sent
+// to that same address and unexpired, and the author's domain vouched
+// for (a pass where one is configured, else no failure).
+// Anything else that answers a digest is feedback, with the reason
+// recorded. A storage error is returned, never a verdict: the watcher
+// leaves the message for the next attempt.
 func (in *Ingester) reply(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification, raw []byte) (mail.Filing, error) {
 	tok, why, err := in.authenticate(ctx, m, raw, c.DigestToken)
 	if err != nil {

@@ -25,10 +25,10 @@ func newIngester(t *testing.T) (*Ingester, *Store) {
 		t.Fatal(err)
 	}
 	return &Ingester{
-		Templates: tmpl, Rules: precheck.SeedRules(), NotifyReceived: true, UndoGrace: 5 * time.Minute,
+		Templates: tmpl, Rules: precheck.DefaultRuleset().Rules(), NotifyReceived: true, UndoGrace: 5 * time.Minute,
 		Store: s, Site: Site{Name: "Test Forum", BaseURL: "http://forum.example", Address: "moderator@forum.example"},
 		Moderators: []string{"alice@mods.example", "bob@mods.example"}, TokenTTL: 14 * 24 * time.Hour,
-		Prechecks: precheck.Default(),
+		Prechecks: precheck.DefaultRuleset().Engine(),
 	}, s
 }
 

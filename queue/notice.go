@@ -15,8 +15,8 @@ import (
 	"modbot/templates"
 )
 
-// subRow is a submission with what notices and decisions need of it.
-type subRow struct {
+// submissionRow is a submission with what notices and decisions need of it.
+type submissionRow struct {
 	ID          int64     `db:"id"`
 	PostSlug    string    `db:"post_slug"`
 	PostTitle   string    `db:"post_title"`
@@ -33,8 +33,8 @@ type subRow struct {
 
 var errNoSubmission = errors.New("no such comment")
 
-func loadSubmission(ctx context.Context, q sqlx.QueryerContext, id int64) (*subRow, error) {
-	var s subRow
+func loadSubmission(ctx context.Context, q sqlx.QueryerContext, id int64) (*submissionRow, error) {
+	var s submissionRow
 	err := sqlx.GetContext(ctx, q, &s, `SELECT s.id, s.post_slug, COALESCE(p.title, '') AS post_title, COALESCE(p.url, '') AS post_url,
 			s.parent_id, s.author_name, s.author_email, s.message_id, s.subject, s.body, s.state, s.created_at
 		FROM submissions s LEFT JOIN posts p ON p.slug = s.post_slug WHERE s.id = ?`, id)
@@ -53,7 +53,7 @@ func (s Site) commentURL(slug string, commentID int64) string {
 }
 
 // noticeView fills what every notice about a submission says.
-func (in *Ingester) noticeView(kind string, s *subRow) *templates.Notice {
+func (in *Ingester) noticeView(kind string, s *submissionRow) *templates.Notice {
 	return &templates.Notice{
 		Kind: kind, SiteName: in.Site.Name, BaseURL: in.Site.BaseURL,
 		AuthorName: cutLine(s.AuthorName), PostTitle: s.PostTitle, PostURL: s.PostURL,

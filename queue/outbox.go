@@ -96,10 +96,13 @@ func senderRefused(err error) bool {
 	return false
 }
 
-// Outbox delivers queued mail with retries. Temporary failures (network,
-// 4xx) are retried with exponential back-off; permanent ones (5xx) and
-// messages that kept failing past MaxAge are marked failed and kept for
-// the admins' report.
+// Outbox delivers queued mail with retries, one message at a time, one
+// recipient a row. Temporary failures (network, 4xx) are retried with
+// exponential back-off; permanent ones (5xx) and messages that kept
+// failing past MaxAge are marked failed and kept for the admins' report.
+// With a database file, each message the server accepted is noted in the
+// sent log beside it (see sentLog) before the store records it, so a crash
+// in between does not send it again.
 type Outbox struct {
 	Store  *Store
 	Sender Sender

@@ -2,7 +2,6 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -112,7 +111,7 @@ func (r *Reporter) SendDue(ctx context.Context) (int, error) {
 	now := r.Store.now()
 	for _, kind := range r.kinds() {
 		from, to := duePeriod(kind, now, r.At)
-		sent, err := r.send(ctx, kind, from, to, true)
+		sent, err := r.send(ctx, kind, from, to)
 		if err != nil {
 			return n, err
 		}
@@ -124,24 +123,6 @@ func (r *Reporter) SendDue(ctx context.Context) (int, error) {
 		r.Queued()
 	}
 	return n, nil
-}
-
-// SendReport writes the report of kind on [from, to) to the outbox for
-// every admin, in one transaction, whether or not it was sent before.
-func (r *Reporter) SendReport(ctx context.Context, kind string, from, to time.Time) error {
-	if kind != ReportDaily && kind != ReportWeekly {
-		return fmt.Errorf("report: unknown kind %q (daily or weekly)", kind)
-	}
-	if len(r.Admins) == 0 {
-		return errors.New("report: no admins to send it to")
-	}
-	if _, err := r.send(ctx, kind, from, to, false); err != nil {
-		return err
-	}
-	if r.Queued != nil {
-		r.Queued()
-	}
-	return nil
 }
 
 // duePeriod is the latest period of kind whose report is due at now:
@@ -178,20 +159,14 @@ func (r *Reporter) nextDue(now time.Time) time.Time {
 	return next
 }
 
-// send writes the report of kind on [from, to) for every admin. With once
-// it writes nothing if that report was written before, and says so.
-func (r *Reporter) send(ctx context.Context, kind string, from, to time.Time, once bool) (sent bool, err error) {
+// send writes the report of kind on [from, to) for every admin, unless
+// that report was written before; it says whether it wrote it.
+func (r *Reporter) send(ctx context.Context, kind string, from, to time.Time) (sent bool, err error) {
 	from, to = from.UTC(), to.UTC()
 	err = r.Store.tx(ctx, func(tx *sqlx.Tx) error {
 		now := r.Store.now()
-		q := `INSERT INTO reports (kind, period_start, period_end, sent_at) VALUES (?, ?, ?, ?)
-			ON CONFLICT (kind, period_start) DO `
-		if once {
-			q += `NOTHING`
-		} else {
-			q += `UPDATE SET period_end = excluded.period_end, sent_at = excluded.sent_at`
-		}
-		res, err := tx.ExecContext(ctx, q, kind, from, to, now)
+		res, err := tx.ExecContext(ctx, `INSERT INTO reports (kind, period_start, period_end, sent_at) VALUES (?, ?, ?, ?)
+			ON CONFLICT (kind, period_start) DO NOTHING`, kind, from, to, now)
 		if err != nil {
 			return fmt.Errorf("record %s report: %w", kind, err)
 		}
@@ -204,7 +179,7 @@ func (r *Reporter) send(ctx context.Context, kind string, from, to time.Time, on
 		}
 		view := r.view(kind, data)
 		var inline []mail.InlinePart
-		if png, sc, err := reportChart(data.Days).PNG(); err != nil {
+		if png, sc, err := r.reportChart(data.Days); err != nil {
 			r.logger().Warn("report chart", "err", err) // the numbers go out without it
 		} else {
 			view.Chart = &templates.ReportChart{
@@ -330,8 +305,15 @@ func (r *Reporter) view(kind string, d *ReportData) *templates.Report {
 
 // reportChart draws the daily series: arrivals as bars, the median
 // time to decision in hours as a line.
-func reportChart(days []DayStats) chart.Chart {
+func (r *Reporter) reportChart(days []DayStats) ([]byte, chart.Scale, error) {
 	c := chart.Chart{BarStepMin: 1}
+	var err error
+	if c.BarTitle, c.LineTitle, err = r.Templates.ReportChartTitles(); err != nil {
+		return nil, chart.Scale{}, err
+	}
+	if len(days) > 0 {
+		c.Start = days[0].Date
+	}
 	for _, d := range days {
 		c.Bars = append(c.Bars, float64(d.Submissions))
 		h := math.NaN()
@@ -340,5 +322,5 @@ func reportChart(days []DayStats) chart.Chart {
 		}
 		c.Line = append(c.Line, h)
 	}
-	return c
+	return c.PNG()
 }

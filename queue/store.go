@@ -21,7 +21,10 @@ import (
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is modbot's database.
+// Store is modbot's SQLite database and the statements run on it. Its
+// methods are safe for concurrent use, except on a batch view (Batch.Store),
+// whose statements all run in the batch's one open transaction and which
+// belongs to the goroutine that opened the batch.
 type Store struct {
 	pool *sqlx.DB
 	// db runs queries: the pool, or in a batch view (see Batch) the
@@ -121,9 +124,6 @@ func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
 	return newStore(db), nil
 }
 
-// openDB opens the database with each connection keeping its prepared
-// statements: modbot runs the same few dozen statements all day, and
-// parsing them anew each time was a quarter of its CPU.
 // fileDSN is the driver's "file:" name of path with the query q. The
 // path is escaped: a "#" or "?" in a directory name would otherwise end
 // the path early and open another file without a word.
@@ -132,6 +132,9 @@ func fileDSN(path string, q url.Values) string {
 	return u.String()
 }
 
+// openDB opens the database with each connection keeping its prepared
+// statements: modbot runs the same few dozen statements all day, and
+// parsing them anew each time was a quarter of its CPU.
 func openDB(dsn string) (*sqlx.DB, error) {
 	base, err := sqlite.NewConnector(dsn)
 	if err != nil {
@@ -238,7 +241,7 @@ func (s *Store) SyncPosts(ctx context.Context, posts []Post) error {
 	})
 }
 
-// post returns the post with slug, or nil when there is none.
+// getPost returns the post with slug, or nil when there is none.
 func getPost(ctx context.Context, q sqlx.QueryerContext, slug string) (*Post, error) {
 	var p Post
 	err := sqlx.GetContext(ctx, q, &p, `SELECT slug, title, url, text FROM posts WHERE slug = ?`, slug)

@@ -177,3 +177,16 @@ func (s *Set) Report(r *Report) (*Rendered, error) {
 	}
 	return s.render("report", r)
 }
+
+// ReportChartTitles are the titles the report's chart shows above its
+// two series: the submissions a day (bars) and the median time to
+// decision (line).
+func (s *Set) ReportChartTitles() (bars, line string, err error) {
+	if bars, err = s.execOneline("report_chart_bars.tmpl", nil); err != nil {
+		return "", "", err
+	}
+	if line, err = s.execOneline("report_chart_line.tmpl", nil); err != nil {
+		return "", "", err
+	}
+	return bars, line, nil
+}

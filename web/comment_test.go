@@ -230,6 +230,38 @@ func TestFormForgery(t *testing.T) {
 	}
 }
 
+// TestFormFetchMetadata: a browser's Sec-Fetch-Site decides before its
+// Origin (CrossOriginProtection): same-origin is taken without the
+// cookie, another site only when it is a configured origin.
+func TestFormFetchMetadata(t *testing.T) {
+	allowed := "https://widget-user.example"
+	tests := []struct {
+		site, origin string
+		cookie, ok   bool
+	}{
+		{"same-origin", "", false, true},
+		{"same-origin", "http://example.com", false, true},
+		{"cross-site", allowed, false, true},
+		{"cross-site", "https://evil.example", true, false},
+		{"cross-site", "", true, false},
+		{"same-site", "http://www.example.com", true, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.site+" "+tt.origin, func(t *testing.T) {
+			f := newFixture(t, Options{CORSOrigins: []string{allowed}})
+			fm := f.openForm(t, "uk-meta-encryption")
+			h := http.Header{"Sec-Fetch-Site": {tt.site}}
+			if tt.origin != "" {
+				h.Set("Origin", tt.origin)
+			}
+			res, _ := f.post(t, "uk-meta-encryption", fm, tt.cookie, goodFields(), h)
+			if got := res.StatusCode == http.StatusSeeOther && f.sender.count() == 1; got != tt.ok {
+				t.Errorf("taken = %v (%d), want %v", got, res.StatusCode, tt.ok)
+			}
+		})
+	}
+}
+
 func TestHoneypot(t *testing.T) {
 	f := newFixture(t, Options{})
 	fm := f.openForm(t, "uk-meta-encryption")

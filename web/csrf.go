@@ -11,14 +11,28 @@ import (
 	"time"
 )
 
-// The form is protected against forgery twice over. Its token is an HMAC,
-// under a key made at start, of the post, the time and a nonce that is
-// also in a cookie (SameSite=Lax, so another site's page cannot send it
-// with a forged POST). And a browser's Origin header, when there is one,
-// must be this server's or an allowed origin. Inside the widget's frame
-// on another site the cookie is a third-party cookie that browsers may
-// withhold; there the Origin header (the frame's own, this server's)
-// stands in for it.
+// The form is protected against forgery in two layers.
+//
+// The first is net/http's CrossOriginProtection: a browser says with
+// Sec-Fetch-Site (or, if older, Origin) where a POST comes from, and a
+// POST from another site is refused unless that site is one of
+// web.cors_origins or the site's own address (site.base_url, for a
+// proxy that does not pass the Host on). The widget's frame is this
+// server's page, so its POST is same-origin wherever the frame stands.
+//
+// The second is the form token, kept because CrossOriginProtection lets
+// through, by design, a POST that carries neither header: it cannot tell
+// a non-browser client from a browser too old to send them (Firefox
+// sent no Origin on form POSTs before version 70), and such a browser
+// can be made to POST by any page it visits. The token is an HMAC, under
+// a key made at start, of the post, the time and a nonce that is also in
+// a cookie (SameSite=Lax, so another site's page cannot send it with a
+// forged POST); when the browser named no origin, the cookie must match.
+// When it did name one, CrossOriginProtection has vouched for it and the
+// cookie is not needed: inside the widget's frame on another site the
+// cookie is a third-party cookie that browsers may withhold. The token
+// also ties a POST to the post it was made for and expires a form left
+// open for days, which the refusal page explains.
 
 const (
 	formCookie = "modbot_form"
@@ -29,6 +43,27 @@ const (
 )
 
 var b64 = base64.RawURLEncoding
+
+// newCrossOrigin returns the origin check of form POSTs: this server,
+// its base URL and the configured origins.
+func (s *Server) newCrossOrigin() *http.CrossOriginProtection {
+	c := http.NewCrossOriginProtection()
+	trust := func(what, o string) {
+		// Browsers send an origin in lower case without a trailing
+		// slash; the protection compares it exactly.
+		o = strings.ToLower(strings.TrimRight(o, "/"))
+		if err := c.AddTrustedOrigin(o); err != nil {
+			s.Logger.Warn("web: origin not trusted for the form", "from", what, "err", err)
+		}
+	}
+	if b, err := url.Parse(s.Site.BaseURL); err == nil && b.Scheme != "" && b.Host != "" {
+		trust("site.base_url", b.Scheme+"://"+b.Host)
+	}
+	for _, o := range s.Options.CORSOrigins {
+		trust("web.cors_origins", o)
+	}
+	return c
+}
 
 // formToken returns a token for a form of slug, setting the nonce cookie
 // when the browser does not have one yet.
@@ -81,50 +116,12 @@ func (s *Server) formAuthentic(r *http.Request, slug, token string) bool {
 	if err != nil || !hmac.Equal(got, s.tokenMAC(slug, ts, nonce)) {
 		return false
 	}
-	switch s.originCheck(r) {
-	case originForeign:
+	if s.crossOrigin.Check(r) != nil {
 		return false
-	case originAllowed:
-		return true
+	}
+	if r.Header.Get("Sec-Fetch-Site") != "" || r.Header.Get("Origin") != "" {
+		return true // a browser named where the POST came from
 	}
 	c, err := r.Cookie(formCookie)
 	return err == nil && hmac.Equal([]byte(c.Value), []byte(nonce))
-}
-
-type originResult int
-
-const (
-	originAbsent  originResult = iota // no Origin header, or "null"
-	originAllowed                     // this server, or a configured origin
-	originForeign
-)
-
-// originCheck classifies a request's Origin header.
-func (s *Server) originCheck(r *http.Request) originResult {
-	o := r.Header.Get("Origin")
-	if o == "" || o == "null" {
-		return originAbsent
-	}
-	if u, err := url.Parse(o); err == nil && u.Host != "" && strings.EqualFold(u.Host, r.Host) {
-		return originAllowed
-	}
-	// Behind a reverse proxy that does not pass the Host on, the site's
-	// own address is what the browser calls this server.
-	if b, err := url.Parse(s.Site.BaseURL); err == nil && b.Host != "" && strings.EqualFold(b.Scheme+"://"+b.Host, o) {
-		return originAllowed
-	}
-	if s.corsAllowed(o) {
-		return originAllowed
-	}
-	return originForeign
-}
-
-// corsAllowed reports whether origin is one of the configured origins.
-func (s *Server) corsAllowed(origin string) bool {
-	for _, o := range s.Options.CORSOrigins {
-		if strings.EqualFold(strings.TrimRight(o, "/"), origin) {
-			return true
-		}
-	}
-	return false
 }

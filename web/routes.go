@@ -12,8 +12,9 @@ import (
 )
 
 // The routes of the comment side. Paths under /posts/ and /api/ are a
-// contract (DESIGN.md); the others are linked from pages and mail that
-// modbot writes itself.
+// contract (docs/ARCHITECTURE.md, "Contracts that outside tests rely
+// on", HTTP); the others are linked from pages and mail that modbot
+// writes itself.
 func (s *Server) commentRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /{$}", s.index)
 	mux.HandleFunc("GET /posts/{slug}", s.post) // also {slug}.atom

@@ -32,7 +32,9 @@ type WatcherStats struct {
 	LastSync   time.Time
 }
 
-// Server is the HTTP listener.
+// Server serves modbot's HTTP: the public routes (Handler, Serve) and,
+// on a listener of their own, /metrics and /healthz (MetricsHandler,
+// ServeMetrics).
 type Server struct {
 	Stats   StatsSource
 	Watcher func() WatcherStats
@@ -55,9 +57,11 @@ type Server struct {
 	apiCache  map[string]apiCopy
 	apiFlight singleflight.Group // one refresh of a post's API copy at a time
 
-	setup   sync.Once
-	key     []byte // signs form tokens; new on every start
-	limiter *limiter
+	setup sync.Once
+	key   []byte // signs form tokens; new on every start
+	// crossOrigin refuses form POSTs from other sites (csrf.go).
+	crossOrigin *http.CrossOriginProtection
+	limiter     *limiter
 	// now and random are replaced by tests for stable output.
 	now    func() time.Time
 	random io.Reader
@@ -128,6 +132,7 @@ func (s *Server) init() {
 		if s.Logger == nil {
 			s.Logger = slog.Default()
 		}
+		s.crossOrigin = s.newCrossOrigin()
 	})
 }
 
@@ -154,7 +159,7 @@ func (s *Server) Handler() http.Handler {
 // for a listener of their own (web.metrics_listen). They are not on the
 // public listener: queue sizes, outcome counts and the IMAP connection's
 // state tell an attacker when moderators are away and whether a flood
-// is working (SECURITY.md, "/metrics is not public").
+// is working (SECURITY.md, the "Operational data for attackers" threat).
 func (s *Server) MetricsHandler() http.Handler {
 	s.init()
 	mux := http.NewServeMux()

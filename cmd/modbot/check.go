@@ -37,12 +37,14 @@ func checkCmd(stdin io.Reader, stdout, stderr io.Writer, args []string) int {
 	name := fs.String("name", "", "the commenter's display `name`")
 	email := fs.String("email", "", "the commenter's e-mail `address`")
 	asJSON := fs.Bool("json", false, "print one JSON object a hit")
+	printRules := fs.Bool("print-rules", false, "print the built-in ruleset (TOML), which a -rules file overrides and extends, and exit")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, `usage: modbot check [flags] < comment.txt
 
 Runs the prechecks over the comment on stdin and prints every hit: rule,
 severity, offsets, evidence and why. Exit status 1 when a hit is a flag or
-a hold, 0 otherwise, 2 on errors.
+a hold, 0 otherwise, 2 on errors. With -print-rules it prints the
+built-in ruleset instead, to read and copy from.
 
 `)
 		fs.PrintDefaults()
@@ -57,6 +59,13 @@ a hold, 0 otherwise, 2 on errors.
 	switch {
 	case fs.NArg() > 0:
 		return fail("unexpected argument %q: the comment is read from stdin", fs.Arg(0))
+	case *printRules && fs.NFlag() > 1:
+		return fail("-print-rules takes no other flag")
+	case *printRules:
+		if _, err := stdout.Write(precheck.DefaultRulesTOML()); err != nil {
+			return fail("%v", err)
+		}
+		return 0
 	case *slug != "" && *configPath == "":
 		return fail("-post needs -config, which lists the posts")
 	case *slug != "" && *articlePath != "":

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -200,6 +201,7 @@ func TestCheckErrors(t *testing.T) {
 		{[]string{"-thread", badThread}, badThread + ":2: "},
 		{[]string{"-article", filepath.Join(dir, "missing.txt")}, "missing.txt"},
 		{[]string{"-h"}, "usage: modbot check"},
+		{[]string{"-print-rules", "-json"}, "-print-rules takes no other flag"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -209,6 +211,29 @@ func TestCheckErrors(t *testing.T) {
 				t.Errorf("exit %d, stdout %q, stderr %q; want exit 2 and %q", code, out.String(), errOut.String(), tt.want)
 			}
 		})
+	}
+}
+
+// -print-rules prints the built-in ruleset, a file that -rules accepts,
+// and reads no comment.
+func TestCheckPrintRules(t *testing.T) {
+	code, out, errOut := runCheck(t, "", "-print-rules")
+	if code != 0 || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	path := filepath.Join(t.TempDir(), "rules.toml")
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := precheck.LoadRuleset(path)
+	if err != nil {
+		t.Fatalf("the printed ruleset does not load: %v", err)
+	}
+	if got, want := rs.Rules(), precheck.DefaultRuleset().Rules(); !maps.Equal(got, want) {
+		t.Errorf("the printed ruleset's rules differ from the built-in ones:\n%v\n%v", got, want)
+	}
+	if !strings.Contains(out, "[[rule]]") {
+		t.Errorf("stdout is not the ruleset:\n%s", out)
 	}
 }
 

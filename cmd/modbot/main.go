@@ -4,7 +4,17 @@
 //
 //	modbot run -config modbot.toml   the daemon
 //	modbot demo                      everything in one process, on loopback
+//	modbot check                     the prechecks over a comment on stdin
+//	modbot reply-check               the commands modbot reads in a reply on stdin
+//	modbot status                    the state of a store, beside a running daemon
+//	modbot doctor                    the configuration tried against the servers
+//	modbot export                    published comments and the audit log
+//	modbot import FILE.xml           a WordPress export's approved comments
 //	modbot version
+//
+// main calls one function per subcommand, each in its own file: it parses
+// the flags, calls into the packages and prints (docs/ARCHITECTURE.md,
+// "Command line").
 package main
 
 import (

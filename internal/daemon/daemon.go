@@ -1,6 +1,7 @@
 // Package daemon wires modbot's parts together from a configuration: the
-// store, the IMAP watcher, the ingester, the digester, the outbox and the
-// web listener, all under one context.
+// store, the IMAP watcher, the ingester, the digester, the outbox, the
+// reporter, and the web and metrics listeners, all under one context
+// (docs/ARCHITECTURE.md, "What runs on which goroutine").
 package daemon
 
 import (

@@ -2,6 +2,15 @@
 // items are done, at what rate, and how long the rest will take. It logs
 // a line now and then, and on a terminal keeps one status line up to
 // date. It knows nothing of what the items are.
+//
+// It is written here because the kept progress libraries
+// (schollz/progressbar, vbauerster/mpb) draw bars on a terminal, and
+// most of what this package does is not that: the daemon's IMAP sync has
+// no terminal and reports through log/slog, at most every LogEvery, and
+// only for a pass of at least MinTotal messages; the import logs too, and
+// draws one line only when stderr is a terminal. A bar library would
+// replace that drawing (draw, clearLine) and leave the rest, with a
+// dependency and its own terminal handling added.
 package progress
 
 import (

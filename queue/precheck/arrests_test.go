@@ -23,7 +23,7 @@ func TestArrestLinks(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			hits := Default().Run(&Input{Body: tt.body})
+			hits := DefaultRuleset().Engine().Run(&Input{Body: tt.body})
 			checkSpans(t, tt.body, hits)
 			var got []string
 			for _, h := range hits {

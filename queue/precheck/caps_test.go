@@ -21,7 +21,7 @@ func TestHitCaps(t *testing.T) {
 	for i := 0; mixed.Len() < 30000; i++ {
 		fmt.Fprintf(&mixed, "bit.ly/%x SHOUTING LOUDLY AT EVERYONE HERE shit idiot. @Tim Moor FTR. ", i)
 	}
-	e := Default()
+	e := DefaultRuleset().Engine()
 	for _, tc := range []struct {
 		name string
 		body string
@@ -81,7 +81,7 @@ func uncapped(e *Engine, in *Input) []Hit {
 // last hit says where checking stopped, so the moderator reads the rest.
 func TestTooLongToCheck(t *testing.T) {
 	body := strings.Repeat("A calm sentence about the article. ", (2*MaxCheckedBytes)/35) + "shit"
-	hits := Default().Run(&Input{Body: body})
+	hits := DefaultRuleset().Engine().Run(&Input{Body: body})
 	checkSpansEngine(t, body, hits)
 	last := hits[len(hits)-1]
 	if last.Rule != RuleEngine || last.Start > MaxCheckedBytes || last.Start < MaxCheckedBytes*3/4 ||
@@ -93,7 +93,7 @@ func TestTooLongToCheck(t *testing.T) {
 			t.Errorf("the text after MaxCheckedBytes was checked: %+v", h)
 		}
 	}
-	if h := Default().Run(&Input{Body: body[:MaxCheckedBytes]}); len(h) > 0 && h[len(h)-1].Rule == RuleEngine {
+	if h := DefaultRuleset().Engine().Run(&Input{Body: body[:MaxCheckedBytes]}); len(h) > 0 && h[len(h)-1].Rule == RuleEngine {
 		t.Errorf("a body of MaxCheckedBytes got %+v", h[len(h)-1])
 	}
 }

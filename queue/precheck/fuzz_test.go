@@ -23,7 +23,7 @@ func FuzzEngine(f *testing.F) {
 	f.Add("@Tim Moor, the FTR and PFR rules: see https://n.example.com/man-arrested. Mark Smith agrees.",
 		"John Q. Public", "noreply@mailinator.com", "Tim Moore", "Failure To Register (FTR).", "Mark Zuckerberg")
 	f.Add(strings.Repeat("ha ha ha ", 200), "", "", "x", strings.Repeat("ha ", 300), strings.Repeat("ha ", 300))
-	e := Default()
+	e := DefaultRuleset().Engine()
 	f.Fuzz(func(t *testing.T, body, name, email, threadName, threadBody, article string) {
 		in := &Input{Body: body, AuthorName: name, AuthorEmail: email, PostText: article,
 			Thread: []Comment{{AuthorName: threadName, Body: threadBody}}}
@@ -46,7 +46,7 @@ func FuzzEngine(f *testing.F) {
 // article and a short thread as context.
 func BenchmarkEngine(b *testing.B) {
 	in := benchInput(b, 4096)
-	e := Default()
+	e := DefaultRuleset().Engine()
 	b.SetBytes(int64(len(in.Body)))
 	b.ReportAllocs()
 	for b.Loop() {
@@ -60,7 +60,7 @@ func BenchmarkEngineSizes(b *testing.B) {
 	for _, size := range []int{1 << 10, 20 << 10} {
 		b.Run(fmt.Sprintf("%dKB", size>>10), func(b *testing.B) {
 			in := benchInput(b, size)
-			e := Default()
+			e := DefaultRuleset().Engine()
 			b.SetBytes(int64(len(in.Body)))
 			b.ReportAllocs()
 			for b.Loop() {

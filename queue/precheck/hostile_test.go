@@ -41,7 +41,7 @@ func hostileBodies() []struct{ name, body string } {
 // ns/op is the cost of one such submission, and B/op what it allocates.
 // go test -run '^$' -bench Hostile -benchtime 3x ./queue/precheck/
 func BenchmarkHostile(b *testing.B) {
-	e := Default()
+	e := DefaultRuleset().Engine()
 	for _, h := range hostileBodies() {
 		b.Run(h.name, func(b *testing.B) {
 			in := &Input{Body: h.body, AuthorName: "Reader", AuthorEmail: "reader@gmail.com",

@@ -83,7 +83,7 @@ func TestLabelled(t *testing.T) {
 		for _, tc := range c.Thread {
 			in.Thread = append(in.Thread, Comment{AuthorName: tc.AuthorName, Body: tc.Body})
 		}
-		hits := Default().Run(in)
+		hits := DefaultRuleset().Engine().Run(in)
 		checkSpans(t, c.Body, hits)
 		found := map[int]bool{}
 		for _, h := range hits {

@@ -46,7 +46,7 @@ func TestNames(t *testing.T) {
 			// The default ruleset's names check, with its allow list.
 			in := &Input{Body: tt.body, PostText: article, Thread: thread}
 			var hits []Hit
-			for _, h := range Default().Run(in) {
+			for _, h := range DefaultRuleset().Engine().Run(in) {
 				if h.Rule == RuleNames {
 					hits = append(hits, h)
 				}

@@ -79,12 +79,6 @@ func New(checks ...Check) *Engine {
 	return e
 }
 
-// Default returns the engine for the seed site's rules: the default
-// ruleset (DefaultRuleset) with all 22 rules.
-func Default() *Engine {
-	return DefaultRuleset().Engine()
-}
-
 // Run runs every check and returns their hits sorted by Start, then Rule.
 // At most MaxHitsPerRule hits of a rule and MaxHitsPerComment in all are
 // listed; the rest are counted in a summary hit (see capHits). Of a body

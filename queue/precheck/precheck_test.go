@@ -69,7 +69,7 @@ func TestHitJSON(t *testing.T) {
 
 func TestDefaultRules(t *testing.T) {
 	body := "THIS IS SHOUTING ABOUT THE FUCKING LAW, SEE BIT.LY/ABC"
-	hits := Default().Run(&Input{Body: body})
+	hits := DefaultRuleset().Engine().Run(&Input{Body: body})
 	checkSpans(t, body, hits)
 	rules := map[int]string{}
 	for _, h := range hits {
@@ -84,7 +84,7 @@ func TestDefaultRules(t *testing.T) {
 			t.Errorf("rule %d: title %q, want %q (hits %+v)", r, rules[r], title, hits)
 		}
 	}
-	hits = Default().Run(&Input{Body: "see https://bit.ly/x"})
+	hits = DefaultRuleset().Engine().Run(&Input{Body: "see https://bit.ly/x"})
 	if len(hits) != 1 || hits[0].Rule != 12 || hits[0].Title != TitleLinks {
 		t.Errorf("links: %+v", hits)
 	}
@@ -106,7 +106,7 @@ func TestSeed(t *testing.T) {
 		in := &Input{Body: body, AuthorName: fmt.Sprintf("Reader %d", i+1), AuthorEmail: fmt.Sprintf("reader%d@gmail.com", i+1),
 			PostTitle: strings.SplitN(article, "\n", 2)[0], PostText: article, Thread: thread}
 		t.Run(name, func(t *testing.T) {
-			hits := Default().Run(in)
+			hits := DefaultRuleset().Engine().Run(in)
 			checkSpans(t, body, hits)
 			var notes []string
 			for _, h := range hits {
@@ -129,11 +129,11 @@ func TestSeed(t *testing.T) {
 	// The article pasted as a comment: without the article as context,
 	// the names in it are flagged; with it, it is a note for copying the
 	// article whole.
-	hits := Default().Run(&Input{Body: article})
+	hits := DefaultRuleset().Engine().Run(&Input{Body: article})
 	if got := evidence(hits); !slices.Equal(got, []string{"Mark Zuckerberg", "James Cleverly"}) {
 		t.Errorf("article without context: %q", got)
 	}
-	hits = Default().Run(&Input{Body: article, PostText: article})
+	hits = DefaultRuleset().Engine().Run(&Input{Body: article, PostText: article})
 	if len(hits) != 1 || hits[0].Rule != 10 || hits[0].Severity != Note || !strings.Contains(hits[0].Explanation, "copied from the article") {
 		t.Errorf("article with itself as context: %+v", hits)
 	}
@@ -141,7 +141,7 @@ func TestSeed(t *testing.T) {
 	// The rules quote starred words and an obfuscated address; neither is
 	// a hit of rule 3 or 12.
 	rules := readSeed(t, "rules.txt")
-	if hits := New(&Swearing{}, &Links{}).Run(&Input{Body: rules}); len(hits) > 0 {
+	if hits := append(ruleHits(rules, 3), ruleHits(rules, RuleLinks)...); len(hits) > 0 {
 		t.Errorf("rules text: %+v", hits)
 	}
 }
@@ -149,7 +149,7 @@ func TestSeed(t *testing.T) {
 // The engine is shared by the daemon's goroutines: runs at the same time
 // give what runs one after another give.
 func TestEngineConcurrent(t *testing.T) {
-	e := Default()
+	e := DefaultRuleset().Engine()
 	var inputs []*Input
 	for _, body := range seedComments(t) {
 		inputs = append(inputs, &Input{Body: body + " What shit, see bit.ly/x, @Tim Moor. Mary Smith said FTR.",

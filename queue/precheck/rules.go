@@ -3,7 +3,6 @@ package precheck
 // The seed site's rule numbers and short titles for the checks written in
 // Go. A check's zero value uses them; a ruleset sets its own.
 const (
-	RuleSwearing      = 3
 	RuleLabels        = 4
 	RuleRepetition    = 10
 	RuleCapitals      = 11
@@ -15,7 +14,6 @@ const (
 	RuleArrestLinks   = 21
 	RuleAddressing    = 22
 
-	TitleSwearing      = "Swear words should be starred out"
 	TitleLabels        = "No derogatory labels; use person-first language"
 	TitleRepetition    = "No repetitive or lengthy copied text"
 	TitleCapitals      = "Please do not post in all Caps"
@@ -32,6 +30,15 @@ const (
 func orDefault[T comparable](v, def T) T {
 	var zero T
 	if v == zero {
+		return def
+	}
+	return v
+}
+
+// orDefaultSlice returns v, or def when v is nil (an empty list is a
+// list).
+func orDefaultSlice(v, def []string) []string {
+	if v == nil {
 		return def
 	}
 	return v

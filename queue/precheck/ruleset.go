@@ -60,12 +60,8 @@ var defaultRuleset = sync.OnceValue(func() *Ruleset {
 func DefaultRuleset() *Ruleset { return defaultRuleset() }
 
 // DefaultRulesTOML returns the text of the built-in ruleset, for admins
-// to read and copy from.
+// to read and copy from (modbot check -print-rules prints it).
 func DefaultRulesTOML() []byte { return bytes.Clone(defaultRulesTOML) }
-
-// SeedRules returns the first customer's 22 rules, the rules of the
-// default ruleset.
-func SeedRules() map[int]Rule { return DefaultRuleset().Rules() }
 
 // LoadRuleset reads a site's ruleset file. Unless the file says
 // base = "none", its rules override and extend the default ruleset by

@@ -2,6 +2,7 @@ package precheck
 
 import (
 	"errors"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,7 +12,7 @@ import (
 )
 
 func TestSeedRules(t *testing.T) {
-	rules := SeedRules()
+	rules := DefaultRuleset().Rules()
 	if len(rules) != 22 {
 		t.Fatalf("%d rules, want 22", len(rules))
 	}
@@ -54,7 +55,7 @@ func TestDefaultRulesMatchSeed(t *testing.T) {
 func TestDefaultTitles(t *testing.T) {
 	rules := DefaultRuleset().Rules()
 	for n, title := range map[int]string{
-		RuleSwearing: TitleSwearing, RuleLabels: TitleLabels, RuleRepetition: TitleRepetition,
+		RuleLabels: TitleLabels, RuleRepetition: TitleRepetition,
 		RuleCapitals: TitleCapitals, RuleLinks: TitleLinks, RuleNames: TitleNames,
 		RuleDisplayName: TitleDisplayName, RuleAbbreviations: TitleAbbreviations,
 		RuleEmail: TitleEmail, RuleArrestLinks: TitleArrestLinks, RuleAddressing: TitleAddressing,
@@ -102,7 +103,7 @@ func TestDefaultRulesetCoversRules(t *testing.T) {
 			continue
 		}
 		found := false
-		for _, h := range Default().Run(&in) {
+		for _, h := range DefaultRuleset().Engine().Run(&in) {
 			if h.Rule == n {
 				found = true
 				if h.Title != r.Title || h.Severity == "" || h.Explanation == "" {
@@ -185,7 +186,7 @@ severity = "note"
 	if DefaultRuleset().Rules()[17].Severity != Flag {
 		t.Error("the site's file changed the default ruleset")
 	}
-	if hits := Default().Run(&Input{Body: "slingshot"}); len(hits) != 0 {
+	if hits := DefaultRuleset().Engine().Run(&Input{Body: "slingshot"}); len(hits) != 0 {
 		t.Errorf("default engine found the site's term: %+v", hits)
 	}
 }
@@ -253,8 +254,8 @@ func TestLoadRulesetDefault(t *testing.T) {
 	if _, err := LoadRuleset(filepath.Join(t.TempDir(), "missing.toml")); err == nil || !strings.Contains(err.Error(), "missing.toml") {
 		t.Errorf("missing file: %v", err)
 	}
-	if !strings.Contains(string(DefaultRulesTOML()), "[[rule]]") {
-		t.Error("DefaultRulesTOML is empty")
+	if rs, err := ParseRuleset(DefaultRulesFile, DefaultRulesTOML()); err != nil || !maps.Equal(rs.Rules(), DefaultRuleset().Rules()) {
+		t.Errorf("DefaultRulesTOML is not the default ruleset: %v", err)
 	}
 }
 

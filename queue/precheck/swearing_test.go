@@ -1,12 +1,28 @@
 package precheck
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
 
+// ruleHits runs the default ruleset over body and returns the hits of
+// rule.
+func ruleHits(body string, rule int) []Hit {
+	var out []Hit
+	for _, h := range DefaultRuleset().Engine().Run(&Input{Body: body}) {
+		if h.Rule == rule {
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// Rule 3 of the default ruleset finds swear words that are not starred
+// out: whole words, case-folded, with leetspeak, spaced and stretched
+// letters folded first, and not words that only contain one.
 func TestSwearing(t *testing.T) {
-	runEvidenceCases(t, &Swearing{}, []evidenceCase{
+	for _, tc := range []evidenceCase{
 		{"clean", "Law enforcement can and does have ways of enforcing the law.", nil},
 		{"plain", "This is shit.", []string{"shit"}},
 		{"capitals", "WHAT THE FUCK", []string{"FUCK"}},
@@ -50,26 +66,26 @@ func TestSwearing(t *testing.T) {
 		{"spaced innocent letters", "the U S A and a b c", nil},
 		{"e-mail", "write to bob@example.org", nil},
 		{"hashtag", "#crapshoot", nil},
-	})
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			hits := ruleHits(tc.body, 3)
+			checkSpans(t, tc.body, hits)
+			if got := evidence(hits); !slices.Equal(got, tc.want) {
+				t.Errorf("body %q\ngot  %q\nwant %q", tc.body, got, tc.want)
+			}
+		})
+	}
 }
 
 func TestSwearingExplanation(t *testing.T) {
-	hits := New(&Swearing{}).Run(&Input{Body: "oh shit"})
+	hits := ruleHits("oh shit", 3)
 	if len(hits) != 1 || !strings.Contains(hits[0].Explanation, "s**t") {
 		t.Fatalf("hits = %+v, want one explaining the starred form s**t", hits)
 	}
 }
 
-func TestSwearingCustomWords(t *testing.T) {
-	s := &Swearing{Words: []string{"heck"}, Stems: []string{}, Rule: 9}
-	hits := New(s).Run(&Input{Body: "oh heck, oh shit"})
-	if got := evidence(hits); len(got) != 1 || got[0] != "heck" || hits[0].Rule != 9 {
-		t.Fatalf("hits = %+v", hits)
-	}
-}
-
 func TestSwearingSpacedLonger(t *testing.T) {
-	hits := New(&Swearing{}).Run(&Input{Body: "you f u c k e r"})
+	hits := ruleHits("you f u c k e r", 3)
 	if got := evidence(hits); len(got) != 1 || got[0] != "f u c k e r" {
 		t.Fatalf("evidence %q", got)
 	}

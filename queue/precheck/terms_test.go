@@ -154,7 +154,7 @@ func TestDefaultTermRules(t *testing.T) {
 	}
 	for rule, cases := range tests {
 		for _, tc := range cases {
-			hits := Default().Run(&Input{Body: tc.body})
+			hits := DefaultRuleset().Engine().Run(&Input{Body: tc.body})
 			checkSpans(t, tc.body, hits)
 			var got []string
 			for _, h := range hits {

@@ -220,7 +220,7 @@ func (in *Ingester) reviseByToken(ctx context.Context, row *inboundRow, m *mail.
 
 // notRevised files m as feedback and tells the comment's author that it
 // reached the moderators and did not change the comment.
-func (in *Ingester) notRevised(ctx context.Context, row *inboundRow, m *mail.Message, sub *subRow, reason string) (mail.Filing, error) {
+func (in *Ingester) notRevised(ctx context.Context, row *inboundRow, m *mail.Message, sub *submissionRow, reason string) (mail.Filing, error) {
 	return in.feedbackThen(ctx, row, m, reason, func(tx *sqlx.Tx) error {
 		return in.tellAuthor(ctx, tx, templates.NoticeNotRevised, sub, m.MessageID)
 	})
@@ -230,7 +230,7 @@ func (in *Ingester) notRevised(ctx context.Context, row *inboundRow, m *mail.Mes
 // theirs (the Message-ID inReplyTo) concerning the comment. It carries
 // nothing of that mail, not even a display name: only the comment's id,
 // and its revision address while the comment may still change.
-func (in *Ingester) tellAuthor(ctx context.Context, tx *sqlx.Tx, kind string, sub *subRow, inReplyTo string) error {
+func (in *Ingester) tellAuthor(ctx context.Context, tx *sqlx.Tx, kind string, sub *submissionRow, inReplyTo string) error {
 	var token, state string
 	if err := tx.QueryRowxContext(ctx, `SELECT revise_token, state FROM submissions WHERE id = ?`, sub.ID).Scan(&token, &state); err != nil {
 		return fmt.Errorf("revision token of #%d: %w", sub.ID, err)
@@ -249,7 +249,7 @@ func (in *Ingester) tellAuthor(ctx context.Context, tx *sqlx.Tx, kind string, su
 // run again. The digest shows the new text with a note that it was
 // revised, and a decision from a digest that showed an older version is
 // not applied.
-func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message, sub *subRow, own string) (mail.Filing, error) {
+func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message, sub *submissionRow, own string) (mail.Filing, error) {
 	id := sub.ID
 	post, err := getPost(ctx, in.st().db, sub.PostSlug)
 	if err != nil {
@@ -376,7 +376,7 @@ func (in *Ingester) unsubscribeByToken(ctx context.Context, row *inboundRow, tok
 // author who asked for replies, about a newly approved comment. Never the
 // comment's own author; only confirmed subscriptions; held back like the
 // author's own notice, so an undo withdraws them all.
-func (in *Ingester) notifySubscribers(ctx context.Context, tx *sqlx.Tx, sub *subRow, commentID int64, body string, notBefore time.Time) error {
+func (in *Ingester) notifySubscribers(ctx context.Context, tx *sqlx.Tx, sub *submissionRow, commentID int64, body string, notBefore time.Time) error {
 	var parentAuthor string
 	if sub.ParentID != nil {
 		err := tx.GetContext(ctx, &parentAuthor, `SELECT s.author_email FROM comments c JOIN submissions s ON s.id = c.submission_id
