@@ -7,7 +7,7 @@
 //
 // It must not import queue: the watcher hands each raw message to a Handler,
 // and reads its progress from a State and the flag changes to make from a
-// FlagQueue; internal/daemon wires all three to the moderation domain, and
+// FlagQueue; cmd/modbot/internal/daemon wires all three to the moderation domain, and
 // queue calls into this package to parse, classify, read replies and
 // compose. It stores nothing itself: outcomes, progress and pending flag
 // changes live in the store, behind those interfaces.

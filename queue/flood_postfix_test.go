@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"modbot/internal/dovecottest"
-	"modbot/internal/postfixtest"
+	"modbot/mail/dovecottest"
+	"modbot/mail/postfixtest"
 	"modbot/mail"
 )
 

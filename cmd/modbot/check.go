@@ -13,7 +13,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"modbot/internal/config"
+	"modbot/cmd/modbot/internal/config"
 	"modbot/queue/precheck"
 )
 

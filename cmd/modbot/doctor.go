@@ -7,8 +7,8 @@ import (
 	"io"
 	"time"
 
-	"modbot/internal/config"
-	"modbot/internal/doctor"
+	"modbot/cmd/modbot/internal/config"
+	"modbot/cmd/modbot/internal/doctor"
 )
 
 // doctorCmd checks the configuration against the mail servers and DNS

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"modbot/internal/devmail"
+	"modbot/mail/devmail"
 )
 
 // The command's exit status follows the checks: nil when all pass, an

@@ -12,9 +12,9 @@ import (
 	"slices"
 	"strings"
 
-	"modbot/internal/config"
+	"modbot/cmd/modbot/internal/config"
 	"modbot/internal/progress"
-	"modbot/internal/wxr"
+	"modbot/cmd/modbot/internal/wxr"
 	"modbot/queue"
 )
 

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"modbot/internal/config"
+	"modbot/cmd/modbot/internal/config"
 	"modbot/queue"
 )
 

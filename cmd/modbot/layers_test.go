@@ -16,21 +16,21 @@ import (
 // is placed in the table (and here) when it is added.
 var floors = [][]string{
 	{"cmd/modbot"},
-	{"internal/demo"},
-	{"internal/daemon"},
-	{"internal/doctor"},
-	{"internal/config"},
+	{"cmd/modbot/internal/demo"},
+	{"cmd/modbot/internal/daemon"},
+	{"cmd/modbot/internal/doctor"},
+	{"cmd/modbot/internal/config"},
 	{"web"},
-	{"internal/wxr"},
+	{"cmd/modbot/internal/wxr"},
 	{"queue"},
 	{"queue/precheck"},
 	{"mail"},
 	{"templates"},
 	{"internal/chart", "internal/editdist", "internal/progress", "internal/stmtcache"},
-	{"internal/dovecottest", "internal/postfixtest"},
-	{"internal/devmail"},
-	{"internal/mastertest"},
-	{"bench"},
+	{"mail/dovecottest", "mail/postfixtest"},
+	{"mail/devmail"},
+	{"mail/mastertest"},
+	{"cmd/modbot/bench"},
 }
 
 // TestImportsPointDown reads every package's imports with go list (test

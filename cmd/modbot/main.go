@@ -28,9 +28,9 @@ import (
 	"os/signal"
 	"syscall"
 
-	"modbot/internal/config"
-	"modbot/internal/daemon"
-	"modbot/internal/demo"
+	"modbot/cmd/modbot/internal/config"
+	"modbot/cmd/modbot/internal/daemon"
+	"modbot/cmd/modbot/internal/demo"
 )
 
 const usage = `usage: modbot <command> [flags]

@@ -11,7 +11,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"modbot/internal/config"
+	"modbot/cmd/modbot/internal/config"
 	"modbot/queue"
 )
 

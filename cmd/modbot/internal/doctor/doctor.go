@@ -19,7 +19,7 @@ import (
 	"strings"
 	"time"
 
-	"modbot/internal/config"
+	"modbot/cmd/modbot/internal/config"
 )
 
 // Status is how a check went.

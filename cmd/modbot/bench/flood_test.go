@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"modbot/internal/config"
-	"modbot/internal/daemon"
-	"modbot/internal/dovecottest"
+	"modbot/cmd/modbot/internal/config"
+	"modbot/cmd/modbot/internal/daemon"
+	"modbot/mail/dovecottest"
 )
 
 // BenchmarkFlood: 10,000 submissions from one address are already in the

@@ -10,7 +10,7 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"modbot/internal/dovecottest"
+	"modbot/mail/dovecottest"
 )
 
 const (

@@ -14,7 +14,7 @@ import (
 	"sync"
 	"time"
 
-	"modbot/internal/config"
+	"modbot/cmd/modbot/internal/config"
 	"modbot/mail"
 	"modbot/queue"
 	"modbot/queue/precheck"

@@ -25,8 +25,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapserver/imapmemserver"
 	"github.com/emersion/go-smtp"
 
-	"modbot/internal/daemon"
-	"modbot/internal/dovecottest"
+	"modbot/cmd/modbot/internal/daemon"
+	"modbot/mail/dovecottest"
 	"modbot/queue"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"modbot/internal/config"
+	"modbot/cmd/modbot/internal/config"
 )
 
 // resolver answers from a table; a missing name fails with err.

@@ -23,9 +23,9 @@ import (
 
 	"github.com/emersion/go-smtp"
 
-	"modbot/internal/config"
-	"modbot/internal/daemon"
-	"modbot/internal/devmail"
+	"modbot/cmd/modbot/internal/config"
+	"modbot/cmd/modbot/internal/daemon"
+	"modbot/mail/devmail"
 	"modbot/mail"
 	"modbot/templates"
 )

@@ -13,7 +13,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
-	"modbot/internal/mastertest"
+	"modbot/mail/mastertest"
 )
 
 const (

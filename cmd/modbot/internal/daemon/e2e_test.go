@@ -14,9 +14,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"modbot/internal/config"
-	"modbot/internal/devmail"
-	"modbot/internal/dovecottest"
+	"modbot/cmd/modbot/internal/config"
+	"modbot/mail/devmail"
+	"modbot/mail/dovecottest"
 	"modbot/mail"
 )
 

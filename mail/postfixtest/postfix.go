@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"modbot/internal/mastertest"
+	"modbot/mail/mastertest"
 )
 
 // RequireEnv names the variable that turns a missing Postfix (or a test

@@ -389,7 +389,7 @@ func (h *hostileStore) Comments(context.Context, string) ([]queue.Comment, error
 
 func hostilePayloads(t *testing.T) []string {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "..", "web", "testdata", "xss.txt"))
+	f, err := os.Open(filepath.Join("..", "..", "..", "..", "web", "testdata", "xss.txt"))
 	if err != nil {
 		t.Fatal(err)
 	}

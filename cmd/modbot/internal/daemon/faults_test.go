@@ -32,9 +32,9 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
-	"modbot/internal/config"
-	"modbot/internal/dovecottest"
-	"modbot/internal/postfixtest"
+	"modbot/cmd/modbot/internal/config"
+	"modbot/mail/dovecottest"
+	"modbot/mail/postfixtest"
 	modmail "modbot/mail"
 	"modbot/queue"
 )

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"modbot/internal/devmail"
-	"modbot/internal/mastertest"
+	"modbot/mail/devmail"
+	"modbot/mail/mastertest"
 )
 
 // RequireEnv names the variable that turns a missing Dovecot from a skip

@@ -15,7 +15,7 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"modbot/internal/dovecottest"
+	"modbot/mail/dovecottest"
 	"modbot/queue"
 )
 

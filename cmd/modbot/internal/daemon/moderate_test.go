@@ -11,7 +11,7 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"modbot/internal/dovecottest"
+	"modbot/mail/dovecottest"
 	"modbot/mail"
 	"modbot/queue"
 )

@@ -19,8 +19,8 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 	"github.com/emersion/go-smtp"
 
-	"modbot/internal/config"
-	"modbot/internal/devmail"
+	"modbot/cmd/modbot/internal/config"
+	"modbot/mail/devmail"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files")

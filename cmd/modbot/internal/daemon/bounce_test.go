@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"modbot/internal/dovecottest"
-	"modbot/internal/postfixtest"
+	"modbot/mail/dovecottest"
+	"modbot/mail/postfixtest"
 	"modbot/queue"
 )
 

@@ -16,9 +16,9 @@ import (
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 
-	"modbot/internal/config"
-	"modbot/internal/daemon"
-	"modbot/internal/dovecottest"
+	"modbot/cmd/modbot/internal/config"
+	"modbot/cmd/modbot/internal/daemon"
+	"modbot/mail/dovecottest"
 	"modbot/mail"
 )
 

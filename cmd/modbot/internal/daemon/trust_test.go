@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"modbot/internal/dovecottest"
+	"modbot/mail/dovecottest"
 	"modbot/mail"
 	"modbot/queue"
 )

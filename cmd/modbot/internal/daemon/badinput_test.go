@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"modbot/internal/dovecottest"
+	"modbot/mail/dovecottest"
 	"modbot/mail"
 	"modbot/queue"
 )
@@ -23,7 +23,7 @@ var update = flag.Bool("update", false, "rewrite golden files")
 // here, in the order they are appended.
 func hostileMessages(t *testing.T) (names []string, raws [][]byte) {
 	t.Helper()
-	files, err := filepath.Glob(filepath.Join("..", "..", "mail", "testdata", "inbound", "*.eml"))
+	files, err := filepath.Glob(filepath.Join("..", "..", "..", "..", "mail", "testdata", "inbound", "*.eml"))
 	if err != nil || len(files) < 20 {
 		t.Fatalf("want at least 20 test messages, found %d (%v)", len(files), err)
 	}
