@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"modbot/mail"
 	"modbot/mail/dovecottest"
 	"modbot/mail/postfixtest"
-	"modbot/mail"
 )
 
 // The flood of issue 11 §5 against a real Postfix whose

@@ -13,8 +13,8 @@ import (
 	"strings"
 
 	"modbot/cmd/modbot/internal/config"
-	"modbot/internal/progress"
 	"modbot/cmd/modbot/internal/wxr"
+	"modbot/internal/progress"
 	"modbot/queue"
 )
 

@@ -18,8 +18,8 @@ import (
 
 	"modbot/cmd/modbot/internal/config"
 	"modbot/cmd/modbot/internal/daemon"
-	"modbot/mail/dovecottest"
 	"modbot/mail"
+	"modbot/mail/dovecottest"
 )
 
 // BenchmarkIdleLatency appends 100 submissions one at a time to a Dovecot

@@ -15,9 +15,9 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"modbot/cmd/modbot/internal/config"
+	"modbot/mail"
 	"modbot/mail/devmail"
 	"modbot/mail/dovecottest"
-	"modbot/mail"
 )
 
 // mailSystem is what the end-to-end tests need of a mail server: the

@@ -33,9 +33,9 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"modbot/cmd/modbot/internal/config"
+	modmail "modbot/mail"
 	"modbot/mail/dovecottest"
 	"modbot/mail/postfixtest"
-	modmail "modbot/mail"
 	"modbot/queue"
 )
 

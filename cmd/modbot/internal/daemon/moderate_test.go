@@ -11,8 +11,8 @@ import (
 
 	"github.com/emersion/go-imap/v2"
 
-	"modbot/mail/dovecottest"
 	"modbot/mail"
+	"modbot/mail/dovecottest"
 	"modbot/queue"
 )
 

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"modbot/mail/dovecottest"
 	"modbot/mail"
+	"modbot/mail/dovecottest"
 	"modbot/queue"
 )
 

@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"modbot/mail/dovecottest"
 	"modbot/mail"
+	"modbot/mail/dovecottest"
 	"modbot/queue"
 )
 

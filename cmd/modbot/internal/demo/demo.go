@@ -25,8 +25,8 @@ import (
 
 	"modbot/cmd/modbot/internal/config"
 	"modbot/cmd/modbot/internal/daemon"
-	"modbot/mail/devmail"
 	"modbot/mail"
+	"modbot/mail/devmail"
 	"modbot/templates"
 )
 
