@@ -15,7 +15,7 @@ import (
 )
 
 // sampleWXR is the hand-written WordPress export the wxr package tests.
-var sampleWXR = filepath.Join("..", "..", "internal", "wxr", "testdata", "sample.xml")
+var sampleWXR = filepath.Join("internal", "wxr", "testdata", "sample.xml")
 
 // writeConfig writes a configuration with a database in dir; imapAddr
 // and smtpAddr may be anything for commands that do not connect.
