@@ -1,7 +1,6 @@
 package mastertest
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -90,7 +89,7 @@ func WaitPortsFree(timeout time.Duration, ports ...int) {
 func RetryInUse(start func() error) error {
 	var err error
 	for attempt := 1; attempt <= 10; attempt++ {
-		if err = start(); err == nil || !errors.Is(err, ErrAddrInUse) {
+		if err = start(); err == nil || !Retryable(err) {
 			return err
 		}
 		time.Sleep(200 * time.Millisecond)

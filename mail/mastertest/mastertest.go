@@ -21,6 +21,23 @@ import (
 // server could listen on it: pick another and start again.
 var ErrAddrInUse = errors.New("address already in use")
 
+// ErrMasterExited says the master process ended while the harness
+// waited for it to be ready.
+var ErrMasterExited = errors.New("master exited")
+
+// ErrSilentExit says the master exited before it held its listeners and
+// before its logging was up, so it could not say why. With Postfix that
+// is what a port taken between picking and binding looks like when the
+// log daemon has not started yet: the harnesses pick again and retry, as
+// for ErrAddrInUse, a bounded number of times.
+var ErrSilentExit = errors.New("the master exited without saying why")
+
+// Retryable reports whether a start failed in a way another start (on
+// another port) may not.
+func Retryable(err error) bool {
+	return errors.Is(err, ErrAddrInUse) || errors.Is(err, ErrSilentExit)
+}
+
 // Find returns the binary called name, from lookPath or else from the
 // first executable of sbin (daemons live in sbin, often not on PATH). When
 // there is none it skips the test with how to install it, or fails it when
@@ -53,7 +70,7 @@ func WaitPidFile(ctx context.Context, exited <-chan struct{}, path string, pid i
 		}
 		select {
 		case <-exited:
-			return errors.New("master exited")
+			return ErrMasterExited
 		case <-ctx.Done():
 			return fmt.Errorf("no %s: %w", path, ctx.Err())
 		case <-time.After(10 * time.Millisecond):
@@ -69,7 +86,7 @@ func WaitGreeting(ctx context.Context, exited <-chan struct{}, addr, prefix stri
 		}
 		select {
 		case <-exited:
-			return errors.New("master exited")
+			return ErrMasterExited
 		case <-ctx.Done():
 			return fmt.Errorf("no greeting on %s: %w", addr, ctx.Err())
 		case <-time.After(20 * time.Millisecond):

@@ -134,7 +134,7 @@ func Start(t testing.TB, opts Options) *Server {
 		if err == nil {
 			break
 		}
-		if !errors.Is(err, mastertest.ErrAddrInUse) || attempt == 5 {
+		if !mastertest.Retryable(err) || attempt == 5 {
 			t.Fatalf("postfixtest: %v", err)
 		}
 	}
@@ -268,6 +268,9 @@ func (s *Server) start() error {
 		msgs := mastertest.ReadFrom(s.outPath, outStart) + mastertest.ReadFrom(s.mailLog, logStart)
 		if strings.Contains(msgs, "Address already in use") {
 			return fmt.Errorf("postfix: %w:\n%s", mastertest.ErrAddrInUse, msgs)
+		}
+		if strings.TrimSpace(msgs) == "" && errors.Is(err, mastertest.ErrMasterExited) {
+			return fmt.Errorf("postfix: %w", mastertest.ErrSilentExit)
 		}
 		return fmt.Errorf("postfix did not start: %w\n%s", err, msgs)
 	}
