@@ -1,0 +1,190 @@
+package mail
+
+// This file recognises the lines of modbot's own mail to moderators and
+// admins when a reply carries them without quote marks. What it
+// recognises is read from the templates themselves (templates.Skeletons),
+// not copied from them, so that editing a template cannot silently let
+// its text through as a moderator's commands.
+
+import (
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"unicode"
+
+	"modbot/templates"
+)
+
+// ownLines recognises lines of modbot's mail. Each line of every skeleton
+// gives one pattern: its fixed words in order, any run of digits standing
+// for any number, any data for any text.
+type ownLines struct {
+	// flush is matched against a line as replyClean leaves it.
+	flush *regexp.Regexp
+	// indented is matched against a line that starts with two spaces,
+	// after them: the template indents it, and the indentation is part
+	// of what tells it from a line a moderator typed.
+	indented *regexp.Regexp
+}
+
+// Thresholds of what a skeleton line must show to be recognised, in
+// letters of fixed text. A pattern stops at the first word that brings it
+// to prefixLetters, so that a line a mail program rewrapped still
+// matches. A line with less fixed text is recognised only as a whole, and
+// only when it says enough that a moderator would not type it: a heading
+// without data ("Applied:", "HOW TO REPLY"), an indented label before
+// data ("   Post:      …", "   Comment #1042:"), or an item header with
+// its #id ("3. #1042 — …"). A short line with a number ("Approved 5" in
+// a report's table) is not enough: it is one letter from a command.
+const (
+	prefixLetters = 12
+	wholeLetters  = 4
+)
+
+var loadOwnLines = sync.OnceValue(func() *ownLines {
+	skeletons, err := templates.Skeletons()
+	if err != nil {
+		// The embedded templates are parsed and rendered by the tests
+		// of both packages; this cannot happen in a built binary.
+		panic("mail: " + err.Error())
+	}
+	flush, indented := map[string]bool{}, map[string]bool{}
+	addLine := func(raw string) {
+		trimmed := strings.TrimLeft(raw, " ")
+		isIndented := len(raw)-len(trimmed) >= 2
+		p, ok := linePattern(replyClean(raw), isIndented)
+		if !ok {
+			return
+		}
+		if isIndented {
+			indented[p] = true
+		} else {
+			flush[p] = true
+		}
+	}
+	for _, s := range skeletons {
+		for _, l := range strings.Split(s.Text, "\n") {
+			addLine(l)
+		}
+		if s.HTML == "" {
+			continue
+		}
+		// The HTML part as a mail program turns it into text: the
+		// same reading ExtractReply gives an HTML reply.
+		lines, ok := htmlReplyLines(s.HTML)
+		if !ok {
+			panic("mail: cannot read the HTML skeleton " + s.Name)
+		}
+		for _, l := range lines {
+			// Clients indent the HTML part's blocks as they please;
+			// only the text part's indentation is the template's.
+			addLine(replyClean(l.text))
+		}
+	}
+	return &ownLines{flush: alternation(flush), indented: alternation(indented)}
+})
+
+// alternation compiles the patterns into one anchored regular expression.
+func alternation(set map[string]bool) *regexp.Regexp {
+	ps := make([]string, 0, len(set))
+	for p := range set {
+		ps = append(ps, p)
+	}
+	// Sorted, so the expression is the same on every start.
+	slices.Sort(ps)
+	return regexp.MustCompile(`^(?:` + strings.Join(ps, "|") + `)`)
+}
+
+// linePattern turns one line of a skeleton (without its indentation)
+// into a regular expression, and reports whether the line says enough to
+// be recognised (see prefixLetters).
+func linePattern(s string, indented bool) (string, bool) {
+	words := strings.Fields(s)
+	if len(words) == 0 {
+		return "", false
+	}
+	var b strings.Builder
+	letters, fixed, holes := 0, 0, 0
+	id, colon := false, false
+	for i, w := range words {
+		if i > 0 {
+			b.WriteString(`\s+`)
+		}
+		for j, part := range strings.Split(w, templates.DataMark) {
+			if j > 0 {
+				b.WriteString(`.*?`)
+				holes++
+			}
+			holes += writeFixed(&b, part)
+			for k, r := range part {
+				if r == ':' {
+					colon = true
+				}
+				if unicode.IsLetter(r) {
+					letters++
+				}
+				if !unicode.IsSpace(r) {
+					fixed++
+				}
+				if r == '#' && k+1 < len(part) && part[k+1] >= '0' && part[k+1] <= '9' {
+					id = true
+				}
+			}
+		}
+		if letters >= prefixLetters && i+1 < len(words) {
+			// Enough to tell: the rest of the line may be wrapped
+			// elsewhere by the reader's mail program.
+			b.WriteString(`(?:\s|$)`)
+			return b.String(), true
+		}
+	}
+	// The whole line.
+	b.WriteString(`$`)
+	switch {
+	case letters >= prefixLetters:
+	case holes == 0 && letters >= wholeLetters:
+	case indented && (holes == 0 || colon) && letters >= wholeLetters:
+	case id && fixed >= 4:
+	default:
+		return "", false
+	}
+	return b.String(), true
+}
+
+// writeFixed writes fixed text as a pattern in which every run of digits
+// stands for any number, and returns how many runs of digits it held.
+func writeFixed(b *strings.Builder, s string) (numbers int) {
+	for s != "" {
+		i := strings.IndexAny(s, "0123456789")
+		if i < 0 {
+			b.WriteString(regexp.QuoteMeta(s))
+			return numbers
+		}
+		b.WriteString(regexp.QuoteMeta(s[:i]))
+		b.WriteString(`\d+`)
+		numbers++
+		s = strings.TrimLeft(s[i:], "0123456789")
+	}
+	return numbers
+}
+
+// isDigestLine reports a line of modbot's mail to moderators and admins
+// (a digest, a confirmation, a report): a reply that carries it without
+// quote marks quotes that mail unmarked, and everything from the first
+// such line on is quote. clean is the line as replyClean leaves it; raw
+// keeps its indentation.
+func isDigestLine(clean, raw string) bool {
+	o := loadOwnLines()
+	if o.flush.MatchString(clean) {
+		return true
+	}
+	if !strings.HasPrefix(raw, "  ") {
+		return false
+	}
+	// An indented line of commenter data, which the digest bars.
+	if clean == templates.DataBar || strings.HasPrefix(clean, templates.DataBar+" ") {
+		return true
+	}
+	return o.indented.MatchString(clean)
+}
