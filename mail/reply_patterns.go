@@ -3,9 +3,11 @@ package mail
 // This file holds what ExtractReply recognises in the lines of a reply:
 // quote attributions, original-message and forward separators, the header
 // blocks mail programs put above an unmarked quote, signatures, and the
-// lines of modbot's own digest. The phrases are what mail programs write in
-// English, German, French, Spanish, Dutch and, where cheap, in other
-// languages.
+// shapes of modbot's own digest that tell which item a quoted line
+// belongs to. The phrases are what mail programs write in English, German,
+// French, Spanish, Dutch and, where cheap, in other languages. The lines
+// of modbot's own mail quoted without marks are recognised from the
+// templates (reply_templates.go).
 
 import (
 	"regexp"

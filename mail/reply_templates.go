@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"unicode"
+	"unicode/utf8"
 
 	"modbot/templates"
 )
@@ -29,17 +30,30 @@ type ownLines struct {
 }
 
 // Thresholds of what a skeleton line must show to be recognised, in
-// letters of fixed text. A pattern stops at the first word that brings it
-// to prefixLetters, so that a line a mail program rewrapped still
-// matches. A line with less fixed text is recognised only as a whole, and
-// only when it says enough that a moderator would not type it: a heading
-// without data ("Applied:", "HOW TO REPLY"), an indented label before
-// data ("   Post:      …", "   Comment #1042:"), or an item header with
-// its #id ("3. #1042 — …"). A short line with a number ("Approved 5" in
-// a report's table) is not enough: it is one letter from a command.
+// letters of its fixed text.
+//
+// A pattern stops at the first word that brings it to prefixLetters, so
+// that a line a mail program rewrapped still matches; fewer letters make
+// phrases a moderator may well type ("These comments …"). A line that
+// starts in lower case continues a sentence and is cut only where it holds
+// numbers, as the examples of commands do. An indented label before data
+// ("   Post:      …", "   - rule 3 (…") of wholeLetters stops before
+// the data, which may wrap anywhere.
+//
+// A line with less fixed text is recognised only whole: with
+// wholeDataLetters ("Example Forum: daily report for …"), or with fewer
+// when it says enough that a moderator would not type it: a heading
+// without data of more than one word, with a colon or of headingLetters
+// ("Applied:", "HOW TO REPLY", "Applied" as the HTML part's heading
+// reads), an indented label with a number ("   Comment #1042:"), or an
+// item header with its #id ("3. #1042 — …"). A short line with a number
+// ("Approved 5" in a report's table) is not enough: it is one letter from
+// a command.
 const (
-	prefixLetters = 12
-	wholeLetters  = 4
+	prefixLetters    = 16
+	wholeDataLetters = 12
+	wholeLetters     = 4
+	headingLetters   = 6
 )
 
 var loadOwnLines = sync.OnceValue(func() *ownLines {
@@ -100,39 +114,48 @@ func alternation(set map[string]bool) *regexp.Regexp {
 // into a regular expression, and reports whether the line says enough to
 // be recognised (see prefixLetters).
 func linePattern(s string, indented bool) (string, bool) {
-	words := strings.Fields(s)
-	if len(words) == 0 {
-		return "", false
-	}
-	var b strings.Builder
-	letters, fixed, holes := 0, 0, 0
-	id, colon := false, false
+	var (
+		b              strings.Builder
+		letters, fixed int  // letters and other visible characters of fixed text
+		numbers, data  int  // runs of digits, and data, so far
+		id, colon      bool // "#1042", ":" in the fixed text
+		first, _       = utf8.DecodeRuneInString(s)
+		lower          = unicode.IsLower(first)
+		words          = strings.Fields(s)
+	)
 	for i, w := range words {
 		if i > 0 {
 			b.WriteString(`\s+`)
 		}
 		for j, part := range strings.Split(w, templates.DataMark) {
 			if j > 0 {
-				b.WriteString(`.*?`)
-				holes++
-			}
-			holes += writeFixed(&b, part)
-			for k, r := range part {
-				if r == ':' {
-					colon = true
+				if indented && data == 0 && letters >= wholeLetters {
+					// An indented label before data ("Post:",
+					// "- rule 3 ("): the data may wrap anywhere.
+					return b.String(), true
 				}
-				if unicode.IsLetter(r) {
+				b.WriteString(`.*?`)
+				data++
+			}
+			numbers += writeFixed(&b, part)
+			for k, r := range part {
+				switch {
+				case unicode.IsLetter(r):
 					letters++
+				case r == ':':
+					colon = true
+				case r == '#' && k+1 < len(part) && part[k+1] >= '0' && part[k+1] <= '9':
+					id = true
 				}
 				if !unicode.IsSpace(r) {
 					fixed++
 				}
-				if r == '#' && k+1 < len(part) && part[k+1] >= '0' && part[k+1] <= '9' {
-					id = true
-				}
 			}
 		}
-		if letters >= prefixLetters && i+1 < len(words) {
+		// A line in lower case is cut only where it holds numbers, as
+		// the examples of commands do; otherwise it continues a
+		// sentence that a moderator could write too.
+		if letters >= prefixLetters && i+1 < len(words) && (!lower || numbers > 0) {
 			// Enough to tell: the rest of the line may be wrapped
 			// elsewhere by the reader's mail program.
 			b.WriteString(`(?:\s|$)`)
@@ -142,9 +165,11 @@ func linePattern(s string, indented bool) (string, bool) {
 	// The whole line.
 	b.WriteString(`$`)
 	switch {
-	case letters >= prefixLetters:
-	case holes == 0 && letters >= wholeLetters:
-	case indented && (holes == 0 || colon) && letters >= wholeLetters:
+	case letters >= wholeDataLetters:
+	case lower:
+		return "", false
+	case numbers+data == 0 && letters >= wholeLetters && (len(words) > 1 || colon || letters >= headingLetters):
+	case indented && colon && letters >= wholeLetters:
 	case id && fixed >= 4:
 	default:
 		return "", false
