@@ -56,6 +56,10 @@ const (
 	headingLetters   = 6
 )
 
+// loadOwnLines builds the patterns once, on the first reply read: from
+// the embedded templates, text part and HTML part. A site's overrides
+// (templates.dir) are not read: ExtractReply is given no template set,
+// and the copies this replaced knew only the embedded text too.
 var loadOwnLines = sync.OnceValue(func() *ownLines {
 	skeletons, err := templates.Skeletons()
 	if err != nil {

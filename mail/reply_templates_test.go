@@ -148,3 +148,26 @@ func TestRepliesNeverReadModbotsMail(t *testing.T) {
 		}
 	}
 }
+
+// TestOwnLinesAreNotModbotsMail lists lines a moderator may type, each
+// close to a line of modbot's mail: none may end the own text, or the
+// commands below it would be lost.
+func TestOwnLinesAreNotModbotsMail(t *testing.T) {
+	for _, l := range []string{
+		"approve 1 3", "approve all", "reject 2 rule 11", "reject 4: off topic", "undo", "undo #1042",
+		"reply 8: thanks, fixed", "edit 5: the new text", "hold 6", "spam 7",
+		"Approved 2", "Spam 3", "Held 4", "  Spam 3", "  hold 2", "  approve 1", "  - approve 3",
+		"Applied, thanks", "Mail", "Done", "Thanks", "moderators.", "I agree with the other moderators.",
+		"These comments are all spam.", "The numbers", "Comment #12 is fine", "From me to you",
+		"Post this one", "Received your mail", "the commenters are fine", "| a | b |",
+		"#1042 is spam", "3. approve", "3 #1042 approve",
+	} {
+		if isDigestLine(replyClean(l), l) {
+			t.Errorf("%q taken for a line of modbot's mail", l)
+		}
+		r := ExtractReply(&Message{Text: l + "\napprove 9\n"})
+		if cmds, _ := ParseCommands(r); len(cmds) == 0 || cmds[len(cmds)-1].Raw != "approve 9" {
+			t.Errorf("%q above a command: read %q", l, r.Text)
+		}
+	}
+}
