@@ -60,7 +60,9 @@ const (
 // the embedded templates, text part and HTML part. A site's overrides
 // (templates.dir) are not read: ExtractReply is given no template set,
 // and the copies this replaced knew only the embedded text too.
-var loadOwnLines = sync.OnceValue(func() *ownLines {
+var loadOwnLines = sync.OnceValue(buildOwnLines)
+
+func buildOwnLines() *ownLines {
 	skeletons, err := templates.Skeletons()
 	if err != nil {
 		// The embedded templates are parsed and rendered by the tests
@@ -101,7 +103,7 @@ var loadOwnLines = sync.OnceValue(func() *ownLines {
 		}
 	}
 	return &ownLines{flush: alternation(flush), indented: alternation(indented)}
-})
+}
 
 // alternation compiles the patterns into one anchored regular expression.
 func alternation(set map[string]bool) *regexp.Regexp {
