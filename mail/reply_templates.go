@@ -22,12 +22,60 @@ import (
 // for any number, any data for any text.
 type ownLines struct {
 	// flush is matched against a line as replyClean leaves it.
-	flush *regexp.Regexp
+	flush patternSet
 	// indented is matched against a line that starts with two spaces,
 	// after them: the template indents it, and the indentation is part
 	// of what tells it from a line a moderator typed.
-	indented *regexp.Regexp
+	indented patternSet
 }
+
+// patternSet is the patterns of one kind of line. Those that start with
+// fixed text are one anchored alternation, which gives up on a line at its
+// first characters. Those that start with data (the site's name) would
+// scan every line to its end, so each runs only on lines that hold its
+// longest fixed word.
+type patternSet struct {
+	fixedStart *regexp.Regexp
+	dataStart  []guardedPattern
+}
+
+type guardedPattern struct {
+	word string
+	re   *regexp.Regexp
+}
+
+func (ps *patternSet) match(s string) bool {
+	if ps.fixedStart.MatchString(s) {
+		return true
+	}
+	for _, g := range ps.dataStart {
+		if strings.Contains(s, g.word) && g.re.MatchString(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// newPatternSet compiles patterns made by linePattern.
+func newPatternSet(set map[string]string) patternSet {
+	var ps patternSet
+	var fixed []string
+	for p, word := range set {
+		if !strings.HasPrefix(p, dataPattern) {
+			fixed = append(fixed, p)
+			continue
+		}
+		ps.dataStart = append(ps.dataStart, guardedPattern{word: word, re: regexp.MustCompile(`^(?:` + p + `)`)})
+	}
+	// Sorted, so that the expressions are the same on every start.
+	slices.Sort(fixed)
+	slices.SortFunc(ps.dataStart, func(a, b guardedPattern) int { return strings.Compare(a.re.String(), b.re.String()) })
+	ps.fixedStart = regexp.MustCompile(`^(?:` + strings.Join(fixed, "|") + `)`)
+	return ps
+}
+
+// dataPattern is what linePattern writes for data.
+const dataPattern = `.*?`
 
 // Thresholds of what a skeleton line must show to be recognised, in
 // letters of its fixed text.
@@ -69,18 +117,18 @@ func buildOwnLines() *ownLines {
 		// of both packages; this cannot happen in a built binary.
 		panic("mail: " + err.Error())
 	}
-	flush, indented := map[string]bool{}, map[string]bool{}
+	flush, indented := map[string]string{}, map[string]string{}
 	addLine := func(raw string) {
 		trimmed := strings.TrimLeft(raw, " ")
 		isIndented := len(raw)-len(trimmed) >= 2
-		p, ok := linePattern(replyClean(raw), isIndented)
+		p, word, ok := linePattern(replyClean(raw), isIndented)
 		if !ok {
 			return
 		}
 		if isIndented {
-			indented[p] = true
+			indented[p] = word
 		} else {
-			flush[p] = true
+			flush[p] = word
 		}
 	}
 	for _, s := range skeletons {
@@ -102,24 +150,14 @@ func buildOwnLines() *ownLines {
 			addLine(replyClean(l.text))
 		}
 	}
-	return &ownLines{flush: alternation(flush), indented: alternation(indented)}
-}
-
-// alternation compiles the patterns into one anchored regular expression.
-func alternation(set map[string]bool) *regexp.Regexp {
-	ps := make([]string, 0, len(set))
-	for p := range set {
-		ps = append(ps, p)
-	}
-	// Sorted, so the expression is the same on every start.
-	slices.Sort(ps)
-	return regexp.MustCompile(`^(?:` + strings.Join(ps, "|") + `)`)
+	return &ownLines{flush: newPatternSet(flush), indented: newPatternSet(indented)}
 }
 
 // linePattern turns one line of a skeleton (without its indentation)
 // into a regular expression, and reports whether the line says enough to
-// be recognised (see prefixLetters).
-func linePattern(s string, indented bool) (string, bool) {
+// be recognised (see prefixLetters). word is the pattern's longest fixed
+// word, which every line it matches holds.
+func linePattern(s string, indented bool) (pattern, word string, ok bool) {
 	var (
 		b              strings.Builder
 		letters, fixed int  // letters and other visible characters of fixed text
@@ -138,12 +176,15 @@ func linePattern(s string, indented bool) (string, bool) {
 				if indented && data == 0 && letters >= wholeLetters {
 					// An indented label before data ("Post:",
 					// "- rule 3 ("): the data may wrap anywhere.
-					return b.String(), true
+					return b.String(), word, true
 				}
-				b.WriteString(`.*?`)
+				b.WriteString(dataPattern)
 				data++
 			}
 			numbers += writeFixed(&b, part)
+			if len(part) > len(word) && !strings.ContainsAny(part, "0123456789") {
+				word = part
+			}
 			for k, r := range part {
 				switch {
 				case unicode.IsLetter(r):
@@ -165,7 +206,7 @@ func linePattern(s string, indented bool) (string, bool) {
 			// Enough to tell: the rest of the line may be wrapped
 			// elsewhere by the reader's mail program.
 			b.WriteString(`(?:\s|$)`)
-			return b.String(), true
+			return b.String(), word, true
 		}
 	}
 	// The whole line.
@@ -173,14 +214,14 @@ func linePattern(s string, indented bool) (string, bool) {
 	switch {
 	case letters >= wholeDataLetters:
 	case lower:
-		return "", false
+		return "", "", false
 	case numbers+data == 0 && letters >= wholeLetters && (len(words) > 1 || colon || letters >= headingLetters):
 	case indented && colon && letters >= wholeLetters:
 	case id && fixed >= 4:
 	default:
-		return "", false
+		return "", "", false
 	}
-	return b.String(), true
+	return b.String(), word, true
 }
 
 // writeFixed writes fixed text as a pattern in which every run of digits
@@ -207,7 +248,7 @@ func writeFixed(b *strings.Builder, s string) (numbers int) {
 // keeps its indentation.
 func isDigestLine(clean, raw string) bool {
 	o := loadOwnLines()
-	if o.flush.MatchString(clean) {
+	if o.flush.match(clean) {
 		return true
 	}
 	if !strings.HasPrefix(raw, "  ") {
@@ -217,5 +258,5 @@ func isDigestLine(clean, raw string) bool {
 	if clean == templates.DataBar || strings.HasPrefix(clean, templates.DataBar+" ") {
 		return true
 	}
-	return o.indented.MatchString(clean)
+	return o.indented.match(clean)
 }
