@@ -3,9 +3,11 @@ package mail
 // This file holds what ExtractReply recognises in the lines of a reply:
 // quote attributions, original-message and forward separators, the header
 // blocks mail programs put above an unmarked quote, signatures, and the
-// lines of modbot's own digest. The phrases are what mail programs write in
-// English, German, French, Spanish, Dutch and, where cheap, in other
-// languages.
+// shapes of modbot's own digest that tell which item a quoted line
+// belongs to. The phrases are what mail programs write in English, German,
+// French, Spanish, Dutch and, where cheap, in other languages. The lines
+// of modbot's own mail quoted without marks are recognised from the
+// templates (reply_templates.go).
 
 import (
 	"regexp"
@@ -13,6 +15,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"modbot/templates"
 )
 
 // replyInvisible removes characters that show as nothing: zero-width
@@ -293,55 +297,6 @@ func isSignatureLine(s string) bool {
 
 var markdownBrackets = strings.NewReplacer("[", "", "]", "")
 
-// Lines of modbot's mail to moderators (templates/digest.txt.tmpl, the
-// digest's HTML part as text, templates/confirmation.txt.tmpl) that no
-// moderator types: a reply that carries them without quote marks quotes
-// that mail unmarked, and everything from the first of them on is quote.
-var digestMarkerRE = regexp.MustCompile(`^(` +
-	`\d+ feedback messages? for the moderators\.|` +
-	`.+: (daily|weekly) report for |SUBMISSIONS AND DECISIONS$|ADMIN COMMANDS$|` +
-	`WAITING TOO LONG: please decide these first\.|Waiting too long: please decide these first\.|` +
-	`\d+ more waiting; they follow in the next digests\.|` +
-	`To decide, reply to this mail|` +
-	`Reply to this mail\. Write each command on its own line|` +
-	`HOW TO REPLY$|How to reply$|` +
-	`FEEDBACK for the moderators\.|Feedback for the moderators$|` +
-	`DECIDED BY OTHER MODERATORS|Decided by other moderators since your last digest|` +
-	`\d+\.? #\d+ — |` +
-	`Comment #\d+[.:]( |$)|` +
-	`You will get a confirmation of what was applied\.|` +
-	`Sent to \S+ only, |` +
-	`approve 1 3\s+approve 1-3, 5|reject 2 rule 11\s+reject 4: off topic|` +
-	`edit 5: <replacement text to publish>|hold 6\s+spam 7|undo\s+undo #1042|` +
-	`reply 8: <text>\s+\(answers feedback|` +
-	// The confirmation of a reply.
-	`No commands were found in your reply|Nothing was applied\.$|` +
-	`(Applied|Undone|Not applied, already decided|Not understood or not applicable):$|` +
-	`Reply "undo" before |Write each command on its own line|` +
-	`approve 1 3\s+reject 2 rule 11|edit 5: <text>|undo\s+reply 8: <text>|` +
-	`The numbers are the item numbers in the digest\.` +
-	`)`)
-
-// digestTitleRE matches the first line of a digest and the last line of
-// a confirmation; they start with the site's name.
-var digestTitleRE = regexp.MustCompile(`^.+: \d+ comments? (waiting for moderation|to moderate$)|^.+ moderation, sent to \S+ only\.$`)
-
-// digestIndentedRE matches the indented lines of a digest item: the
-// comment quoted with "   | " and the item's fields.
-var digestIndentedRE = regexp.MustCompile(`^ {2,}(\| |\|$|(Post|From|Received|Reply to|Subject): {2}|` +
-	`Prechecks:( |$)|- rule \d+ \(|REMINDER: this was in an earlier digest|` +
-	`REVISED: the author sent a new version|Comment #\d+:$)`)
-
-// isDigestLine reports a line of modbot's digest; clean is the line as
-// replyClean leaves it, raw keeps its indentation.
-func isDigestLine(clean, raw string) bool {
-	if digestMarkerRE.MatchString(clean) || strings.HasPrefix(raw, "  ") && digestIndentedRE.MatchString(raw) {
-		return true
-	}
-	return (strings.Contains(clean, " comment") || strings.Contains(clean, " moderation, sent to ")) &&
-		digestTitleRE.MatchString(clean)
-}
-
 // Quoted digest lines that tell ExtractReply which item an interleaved
 // line answers. They are matched at the very start of the line after its
 // quote markers: the digest prints them there, and indents or bars every
@@ -370,16 +325,10 @@ func digestItemHeader(raw string) (number int, id int64, ok bool) {
 	return atoiSmall(m[1]), id, true
 }
 
-// dataBar starts every line of commenter data in the digest, text part
-// and HTML part alike (templates/digest.*.tmpl): the comment, the
-// feedback text, and the wrapped lines of names, subjects, parent
-// snippets and precheck evidence.
-const dataBar = "|"
-
 // isDataLine reports a quoted line of commenter data; clean is the line
 // as replyClean leaves it.
 func isDataLine(clean string) bool {
-	return strings.HasPrefix(clean, dataBar)
+	return strings.HasPrefix(clean, templates.DataBar)
 }
 
 // digestSection reports a quoted heading of a digest section: after it,

@@ -103,7 +103,7 @@ func breakAt(s string, room int) int {
 // digest or for a moderator's command, and long lines are wrapped.
 func quote(s string) string {
 	s = strings.TrimRight(breaksToLF(s), "\n \t")
-	return wrap(76, "   | ", "   | ", s)
+	return wrap(76, "   "+DataBar+" ", "   "+DataBar+" ", s)
 }
 
 // lines splits s into its lines for the HTML part, which joins them with
