@@ -56,7 +56,9 @@ type Batcher interface {
 // the Handler's own: the work done ahead travels with the message it was
 // done on, in the Handler's own type, and is never done again. Prepare
 // must not change any state. It returns nil to leave the message to the
-// Handler's Handle, which is also what a panic in Prepare does.
+// Handler's Handle, which is also what a panic in Prepare does. (So a
+// Handler that wraps a Preparer and overrides Handle must wrap what
+// Prepare returns as well, or hide Prepare.)
 type Preparer interface {
 	Prepare(ctx context.Context, msg *Fetched) Prepared
 }
