@@ -16,9 +16,6 @@ type Fetched struct {
 	// header section: the body was never downloaded.
 	Raw      []byte
 	Oversize bool
-	// Prepared is what the Handler's Prepare returned for this message,
-	// when it is a Preparer; nil otherwise.
-	Prepared any
 }
 
 // Filing says where a handled message goes and how it is tagged.
@@ -53,12 +50,25 @@ type Batcher interface {
 
 // Preparer is implemented by a Handler that can do part of its work on a
 // message before the message's turn: parsing, say, which needs nothing
-// from earlier messages. The watcher calls Prepare on another goroutine,
-// concurrently with Handle for earlier messages, and passes the result to
-// Handle in Fetched.Prepared. Prepare must not change any state; Handle
-// must check that what was prepared still holds.
+// from earlier messages. The watcher calls Prepare on its read-ahead
+// goroutine, concurrently with the handling of earlier messages, and in
+// the message's turn calls the Handle of what Prepare returned instead of
+// the Handler's own: the work done ahead travels with the message it was
+// done on, in the Handler's own type, and is never done again. Prepare
+// must not change any state. It returns nil to leave the message to the
+// Handler's Handle, which is also what a panic in Prepare does. (So a
+// Handler that wraps a Preparer and overrides Handle must wrap what
+// Prepare returns as well, or hide Prepare.)
 type Preparer interface {
-	Prepare(ctx context.Context, msg *Fetched) any
+	Prepare(ctx context.Context, msg *Fetched) Prepared
+}
+
+// Prepared is one message with part of its handling done ahead. Its
+// Handle finishes that handling under the contract of Handler.Handle, and
+// must check that what was worked out ahead (from data committed then)
+// still holds.
+type Prepared interface {
+	Handle(ctx context.Context) (Filing, error)
 }
 
 // Standard folders and keywords.

@@ -378,7 +378,8 @@ func (s *imapSession) fetchMeta(uids []imap.UID, last uint32) ([]msgMeta, error)
 // when oversize) and hands each to the Handler in UID order, appending the
 // handled ones to done. A reader goroutine stays a few messages ahead:
 // it takes them off the connection and, when the Handler is a Preparer,
-// prepares them, so that work runs beside the Handler's. After a Handler
+// prepares them, so that work runs beside the Handler's; each message's
+// turn then finishes what was prepared for it. After a Handler
 // error it stops handling and drains the rest of the FETCH so the
 // connection stays usable for filing.
 func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bool, done *[]filed) error {
@@ -425,7 +426,7 @@ func (s *imapSession) fetchRun(ctx context.Context, metas []msgMeta, oversize bo
 			s.conn.Close()
 			continue
 		}
-		filing, err := s.w.callHandler(ctx, it.msg)
+		filing, err := s.w.callHandler(ctx, it.msg, it.prepared)
 		if ctx.Err() != nil {
 			abandoned = true
 			stop()
@@ -470,9 +471,10 @@ const (
 
 // readAhead is one message taken off the connection.
 type readAhead struct {
-	msg    *Fetched
-	ok     bool  // false: the server sent no body
-	weight int64 // its share of the read-ahead byte budget
+	msg      *Fetched
+	prepared Prepared // what the Preparer made of msg; nil: Handler.Handle does it all
+	ok       bool     // false: the server sent no body
+	weight   int64    // its share of the read-ahead byte budget
 }
 
 // fetchReader takes one FETCH's messages off the connection for
@@ -541,10 +543,11 @@ func (r *fetchReader) read(ctx context.Context) error {
 		if r.budget.Acquire(ctx, weight) != nil {
 			weight = 0 // shutting down: the consumer only drains now
 		}
+		it := readAhead{msg: f, ok: ok, weight: weight}
 		if ok && prep != nil {
-			f.Prepared = s.w.callPrepare(ctx, prep, f)
+			it.prepared = s.w.callPrepare(ctx, prep, f)
 		}
-		r.out <- readAhead{msg: f, ok: ok, weight: weight}
+		r.out <- it
 		r.wd.kick()
 	}
 }
@@ -589,7 +592,7 @@ func readFetchedMessage(msg *imapclient.FetchMessageData) (uid imap.UID, raw []b
 
 // callPrepare runs the Preparer; a panic there only means the Handler
 // does the work itself (and meets the panic where it is handled).
-func (w *Watcher) callPrepare(ctx context.Context, p Preparer, msg *Fetched) (v any) {
+func (w *Watcher) callPrepare(ctx context.Context, p Preparer, msg *Fetched) (v Prepared) {
 	defer func() {
 		if r := recover(); r != nil {
 			v = nil
@@ -598,9 +601,10 @@ func (w *Watcher) callPrepare(ctx context.Context, p Preparer, msg *Fetched) (v 
 	return p.Prepare(ctx, msg)
 }
 
-// callHandler runs the Handler, turning a panic into an error for that
+// callHandler has msg handled: by what was prepared for it when there is
+// that, else by the Handler. It turns a panic into an error for that
 // message so one bad message cannot take the watcher down.
-func (w *Watcher) callHandler(ctx context.Context, msg *Fetched) (f Filing, err error) {
+func (w *Watcher) callHandler(ctx context.Context, msg *Fetched, p Prepared) (f Filing, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			w.log.Error("handler panicked", "uid", msg.UID, "mailbox", msg.Mailbox,
@@ -608,6 +612,9 @@ func (w *Watcher) callHandler(ctx context.Context, msg *Fetched) (f Filing, err 
 			err = fmt.Errorf("handler panic: %v", v)
 		}
 	}()
+	if p != nil {
+		return p.Handle(ctx)
+	}
 	return w.h.Handle(ctx, msg)
 }
 

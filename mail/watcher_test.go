@@ -700,30 +700,49 @@ func TestWatcherBatchCommitFailureFilesNothing(t *testing.T) {
 	}
 }
 
-// preparingHandler records what Prepare made of each message and what
-// Handle was then given.
+// preparingHandler records what Prepare made of each message and which
+// Handle then handled it: the one of what Prepare returned, or its own.
 type preparingHandler struct {
 	*recordingHandler
 	mu       sync.Mutex
 	prepared map[uint32]bool
-	got      map[uint32]any // UID → Fetched.Prepared seen by Handle
+	got      map[uint32]string // UID → what Prepare made of it, as its turn saw it; "" for Handler.Handle
 }
 
-func (h *preparingHandler) Prepare(_ context.Context, msg *Fetched) any {
+func (h *preparingHandler) Prepare(_ context.Context, msg *Fetched) Prepared {
 	h.mu.Lock()
 	h.prepared[msg.UID] = true
 	h.mu.Unlock()
 	if msg.UID == 3 {
 		panic("prepare bug")
 	}
-	return "prepared " + string(msg.Raw[:20])
+	return &preparedMsg{h: h, msg: msg, made: "prepared " + string(msg.Raw[:20])}
 }
 
 func (h *preparingHandler) Handle(ctx context.Context, msg *Fetched) (Filing, error) {
+	return h.handle(ctx, msg, "")
+}
+
+func (h *preparingHandler) handle(ctx context.Context, msg *Fetched, made string) (Filing, error) {
 	h.mu.Lock()
-	h.got[msg.UID] = msg.Prepared
+	if _, twice := h.got[msg.UID]; twice {
+		h.got[msg.UID] = "handled twice"
+	} else {
+		h.got[msg.UID] = made
+	}
 	h.mu.Unlock()
 	return h.recordingHandler.Handle(ctx, msg)
+}
+
+// preparedMsg is what preparingHandler's Prepare returns.
+type preparedMsg struct {
+	h    *preparingHandler
+	msg  *Fetched
+	made string
+}
+
+func (p *preparedMsg) Handle(ctx context.Context) (Filing, error) {
+	return p.h.handle(ctx, p.msg, p.made)
 }
 
 func TestWatcherPassesPreparedWorkToHandle(t *testing.T) {
@@ -732,7 +751,7 @@ func TestWatcherPassesPreparedWorkToHandle(t *testing.T) {
 		srv.appendMsg("INBOX", testMessage(n))
 	}
 	h := &preparingHandler{recordingHandler: newRecordingHandler(fileAll(FolderSubmissions, "$Submission")),
-		prepared: map[uint32]bool{}, got: map[uint32]any{}}
+		prepared: map[uint32]bool{}, got: map[uint32]string{}}
 	st := newIMAPTestState()
 	startWatcher(t, testIMAPConfig(t, srv), st, h)
 	waitFor(t, "progress to be stored", func() bool { _, last := st.get("INBOX"); return last == 20 })
@@ -750,11 +769,11 @@ func TestWatcherPassesPreparedWorkToHandle(t *testing.T) {
 		p := h.got[c.UID]
 		switch {
 		case c.UID == 3:
-			if p != nil {
-				t.Errorf("uid 3: Prepare panicked, yet Handle got %v", p)
+			if p != "" {
+				t.Errorf("uid 3: Prepare panicked, yet its turn got %q", p)
 			}
 		case p != "prepared "+string(c.Raw[:20]):
-			t.Errorf("uid %d: Handle got %v, not what Prepare made of it", c.UID, p)
+			t.Errorf("uid %d: its turn got %q, not what Prepare made of it", c.UID, p)
 		}
 	}
 	if len(h.prepared) != 20 {
@@ -771,7 +790,7 @@ func TestWatcherReadAheadBudgetSmallerThanAMessage(t *testing.T) {
 		srv.appendMsg("INBOX", testMessage(n))
 	}
 	h := &preparingHandler{recordingHandler: newRecordingHandler(fileAll(FolderSubmissions, "$Submission")),
-		prepared: map[uint32]bool{}, got: map[uint32]any{}}
+		prepared: map[uint32]bool{}, got: map[uint32]string{}}
 	st := newIMAPTestState()
 	startWatcher(t, testIMAPConfig(t, srv), st, h, func(w *Watcher) { w.readAheadBytes = 1 })
 	waitFor(t, "progress to be stored", func() bool { _, last := st.get("INBOX"); return last == 12 })

@@ -1,7 +1,6 @@
 package queue
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"database/sql"
@@ -49,9 +48,9 @@ var outcomeFiling = map[string]mail.Filing{
 
 // Ingester records the outcome of each inbound message. It is the
 // mail.Handler the watcher calls, and its mail.Batcher and mail.Preparer:
-// Handle, BeginBatch and EndBatch run on the watcher's goroutine only,
-// Prepare on its read-ahead goroutine (docs/ARCHITECTURE.md, "The path of
-// one inbound message").
+// Handle (its own or that of what Prepare returned), BeginBatch and
+// EndBatch run on the watcher's goroutine only, Prepare on its read-ahead
+// goroutine (docs/ARCHITECTURE.md, "The path of one inbound message").
 type Ingester struct {
 	Store      *Store
 	Site       Site
@@ -86,6 +85,9 @@ type Ingester struct {
 	Arrived func(outcome string)
 
 	batch ingestBatch
+	// onParse, when set, is called at each parse of an inbound message:
+	// tests count parses with it.
+	onParse func()
 }
 
 // Handle implements mail.Handler: it records the message's one outcome
@@ -100,23 +102,27 @@ type Ingester struct {
 // rendered or composed. The watcher offers the same message again after a
 // back-off and the messages after it wait, so an error that does not go
 // away holds up the inbox at this message until it is fixed.
-func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Filing, err error) {
+//
+// The watcher calls it only for a message Prepare was not run on (or
+// panicked on); otherwise it calls the Handle of what Prepare returned,
+// which does the same with the work done ahead.
+func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (mail.Filing, error) {
+	return in.handle(ctx, in.unprepared(f))
+}
+
+// handle is Handle for p's message, taking what p has worked out already
+// and working out the rest.
+func (in *Ingester) handle(ctx context.Context, p *prepared) (filing mail.Filing, err error) {
+	f, hash := p.f, p.hash
 	defer func() {
 		if r := recover(); r != nil {
 			in.logger().Error("panic while handling a message; quarantining it",
 				"uid", f.UID, "panic", r, "stack", string(debug.Stack()))
-			filing, err = in.quarantine(ctx, f, hashOf(f.Raw), "", fmt.Sprintf("internal error while handling this message: %v", r))
+			filing, err = in.quarantine(ctx, f, hash, "", fmt.Sprintf("internal error while handling this message: %v", r))
 		}
 	}()
 	if err := in.batchFor(ctx); err != nil {
 		return mail.Filing{}, err
-	}
-	p := preparedFor(f)
-	var hash string
-	if p != nil {
-		hash = p.hash
-	} else {
-		hash = hashOf(f.Raw)
 	}
 	if prev, ok, err := in.st().previous(ctx, f, hash); err != nil || ok {
 		return prev, err
@@ -126,20 +132,14 @@ func (in *Ingester) Handle(ctx context.Context, f *mail.Fetched) (filing mail.Fi
 	}
 	if f.Oversize {
 		// Only the header was downloaded: enough to say what it was.
-		head, _ := mail.Parse(bytes.NewReader(f.Raw), nil)
+		head, _ := in.parseMessage(f.Raw)
 		return in.quarantineMessage(ctx, f, hash, head, fmt.Sprintf("message is %d bytes, over the limit of the configured imap.max_message_size; it was not downloaded", f.Size))
 	}
-	var m *mail.Message
-	var c mail.Classification
-	if p != nil && p.parsed {
-		m, c, err = p.msg, p.class, p.parseErr
-	} else {
-		m, err = mail.Parse(bytes.NewReader(f.Raw), nil)
-		if err == nil {
-			c = mail.Classify(m, mail.SiteAddress{Address: in.Site.Address})
-		}
+	if !p.parsed {
+		p.parse()
 	}
-	if err != nil {
+	m, c := p.msg, p.class
+	if err := p.parseErr; err != nil {
 		return in.quarantine(ctx, f, hash, "", "unreadable message: "+err.Error())
 	}
 	if dup, ok, err := in.st().duplicateByMessageID(ctx, m); err != nil {
@@ -327,6 +327,8 @@ func (in *Ingester) record(ctx context.Context, row *inboundRow, then func(tx *s
 	return filing, nil
 }
 
+// submission queues m. p (nil: none) is what was worked out for it before
+// its turn: its text's hash, and maybe prechecks that may still hold.
 func (in *Ingester) submission(ctx context.Context, row *inboundRow, m *mail.Message, c mail.Classification, p *prepared) (mail.Filing, error) {
 	row.Outcome = OutcomeQueued
 	post, err := getPost(ctx, in.st().db, c.PostSlug)

@@ -12,13 +12,18 @@ import (
 	"modbot/queue/precheck"
 )
 
-// prepared is the part of handling a message that needs nothing from the
-// messages before it: hashing, parsing, classifying and, for a submission,
-// the prechecks. The watcher has it done (Prepare) on its reader
-// goroutine while Handle records earlier messages, which keeps a second
-// core busy during a backlog.
+// prepared is one inbound message with the part of its handling that
+// needs nothing from the messages before it: hashing, parsing, classifying
+// and, for a submission, the prechecks. The watcher has Prepare do that
+// part on its read-ahead goroutine while Handle records earlier messages,
+// which keeps a second core busy during a backlog, and in the message's
+// turn calls prepared.Handle, which finishes the work on the same value:
+// the message is parsed and classified once, and what was worked out
+// cannot be taken for another message's. Handle without Prepare starts
+// from a prepared holding only the hash.
 type prepared struct {
-	raw  []byte // the message it was prepared from
+	in   *Ingester
+	f    *mail.Fetched // the message
 	hash string
 
 	parsed   bool // msg, parseErr and class are set
@@ -54,22 +59,20 @@ func threadVersionOf(ctx context.Context, q sqlx.QueryerContext, slug string) (t
 
 // Prepare implements mail.Preparer. It runs concurrently with Handle, so
 // it reads only committed data through in.Store (never the open batch)
-// and writes nothing; Handle checks that what it found still holds.
-func (in *Ingester) Prepare(ctx context.Context, f *mail.Fetched) any {
-	p := &prepared{raw: f.Raw, hash: hashOf(f.Raw)}
+// and writes nothing; the Handle of what it returns checks that what it
+// found still holds.
+func (in *Ingester) Prepare(ctx context.Context, f *mail.Fetched) mail.Prepared {
+	return in.prepare(ctx, f)
+}
+
+// prepare is Prepare, returning its own type.
+func (in *Ingester) prepare(ctx context.Context, f *mail.Fetched) *prepared {
+	p := in.unprepared(f)
 	if len(f.Raw) == 0 || f.Oversize {
 		return p
 	}
-	p.msg, p.parseErr = mail.Parse(bytes.NewReader(f.Raw), nil)
-	if p.parseErr == nil {
-		p.class = mail.Classify(p.msg, mail.SiteAddress{Address: in.Site.Address})
-	}
-	p.parsed = true
-	if p.parseErr != nil || p.class.Kind != mail.KindSubmission || p.msg.From == nil {
-		return p
-	}
-	p.textHash, p.hashed = bodyHash(p.msg.Text), true
-	if p.class.PostSlug == "" {
+	p.parse()
+	if p.parseErr != nil || p.class.Kind != mail.KindSubmission || p.msg.From == nil || p.class.PostSlug == "" {
 		return p
 	}
 	// Best effort: any failure leaves the prechecks to Handle.
@@ -93,13 +96,37 @@ func (in *Ingester) Prepare(ctx context.Context, f *mail.Fetched) any {
 	return p
 }
 
-// preparedFor returns what Prepare made of f, if it was made of f.
-func preparedFor(f *mail.Fetched) *prepared {
-	p, ok := f.Prepared.(*prepared)
-	if !ok || len(p.raw) != len(f.Raw) || (len(f.Raw) > 0 && &p.raw[0] != &f.Raw[0]) {
-		return nil
+// unprepared is f with nothing worked out yet but its hash, which every
+// path needs first.
+func (in *Ingester) unprepared(f *mail.Fetched) *prepared {
+	return &prepared{in: in, f: f, hash: hashOf(f.Raw)}
+}
+
+// Handle implements mail.Prepared: it finishes handling the message as
+// Ingester.Handle does, using what Prepare worked out.
+func (p *prepared) Handle(ctx context.Context) (mail.Filing, error) {
+	return p.in.handle(ctx, p)
+}
+
+// parse parses and classifies the whole message and, for a submission,
+// hashes its text: the one place either path does so.
+func (p *prepared) parse() {
+	p.msg, p.parseErr = p.in.parseMessage(p.f.Raw)
+	if p.parseErr == nil {
+		p.class = mail.Classify(p.msg, mail.SiteAddress{Address: p.in.Site.Address})
 	}
-	return p
+	p.parsed = true
+	if p.parseErr == nil && p.class.Kind == mail.KindSubmission && p.msg.From != nil {
+		p.textHash, p.hashed = bodyHash(p.msg.Text), true
+	}
+}
+
+// parseMessage parses an inbound message (or, oversize, its header).
+func (in *Ingester) parseMessage(raw []byte) (*mail.Message, error) {
+	if in.onParse != nil {
+		in.onParse()
+	}
+	return mail.Parse(bytes.NewReader(raw), nil)
 }
 
 // submissionInput is what the prechecks of submission m see of it.
@@ -116,8 +143,8 @@ func withPost(input *precheck.Input, post *Post, thread []precheck.Comment) *pre
 }
 
 // prechecks runs the prechecks of a comment on post (nil: unknown), or
-// reuses the ones Prepare ran if p holds them and the post's thread is
-// still the same.
+// reuses the ones Prepare ran if p (nil: none) holds them and the post's
+// thread is still the same.
 func (in *Ingester) prechecks(ctx context.Context, p *prepared, input *precheck.Input, post *Post) ([]precheck.Hit, error) {
 	if p != nil && p.checked && post != nil && p.post == *post {
 		v, err := threadVersionOf(ctx, in.st().db, post.Slug)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"modbot/mail"
@@ -40,20 +41,19 @@ func TestPreparedPrechecksHoldOnlyWhileTheThreadDoes(t *testing.T) {
 			in, s := newIngester(t)
 			in.NotifyReceived = false
 			f := fetched(msg("Carol <carol@people.example>", "moderator+uk-meta-encryption@forum.example", "hi", "p1@x", copied))
-			p, ok := in.Prepare(ctx, f).(*prepared)
-			if !ok || !p.checked {
+			p := in.prepare(ctx, f)
+			if !p.checked {
 				t.Fatalf("Prepare ran no prechecks: %+v", p)
 			}
 			// Mark the prepared result, to see whether Handle used it.
 			p.hits = []precheck.Hit{sentinel}
-			f.Prepared = p
 			if tc.publish {
 				if _, err := s.pool.Exec(`INSERT INTO comments (post_slug, author_name, body, published_at) VALUES ('uk-meta-encryption', 'Dave', ?, ?)`,
 					copied, s.now()); err != nil {
 					t.Fatal(err)
 				}
 			}
-			if _, err := in.Handle(ctx, f); err != nil {
+			if _, err := p.Handle(ctx); err != nil {
 				t.Fatal(err)
 			}
 			if got := hitRules(t, s); !slices.Equal(got, tc.wantRules) {
@@ -63,18 +63,80 @@ func TestPreparedPrechecksHoldOnlyWhileTheThreadDoes(t *testing.T) {
 	}
 }
 
-// A prepared result travels with the message it was made from only.
-func TestPreparedForAnotherMessageIsIgnored(t *testing.T) {
-	ctx := context.Background()
-	in, s := newIngester(t)
-	a := fetched(msg("Carol <carol@people.example>", "moderator+uk-meta-encryption@forum.example", "hi", "a@x", "First comment."))
-	b := fetched(msg("Eve <eve@evil.example>", "moderator@forum.example", "Out of office", "b@x", "Away.", "Auto-Submitted: auto-replied"))
-	b.Prepared = in.Prepare(ctx, a)
-	if f, err := in.Handle(ctx, b); err != nil || f.Folder != mail.FolderIgnored {
-		t.Fatalf("b handled as %+v, %v; want it ignored as the auto-reply it is", f, err)
+// On the watcher's read-ahead path each message is parsed and classified
+// once: Prepare does it ahead, and the Handle of what it returned goes on
+// from there. Handle alone (nothing prepared) parses once too, and both
+// paths reach the same outcomes.
+func TestEachMessageParsedOnce(t *testing.T) {
+	raws := []string{
+		msg("Carol <carol@people.example>", "moderator+uk-meta-encryption@forum.example", "hi", "once1@x", copied),
+		msg("Dave <dave@people.example>", "moderator+no-such-post@forum.example", "hi", "once2@x", "A comment on a post modbot does not know."),
+		msg("Eve <eve@people.example>", "moderator@forum.example", "Out of office", "once3@x", "Away.", "Auto-Submitted: auto-replied"),
+		msg("Carol <carol@people.example>", "moderator+uk-meta-encryption@forum.example", "again", "once1@x", "The same Message-ID again."),
+		"From: a@b.example\nThis is not a header\n\nbody\n",
+		"",
 	}
-	if n := count(t, s, `SELECT COUNT(*) FROM submissions`); n != 0 {
-		t.Errorf("%d submissions from a message that is not one", n)
+	const oversize = "From: Frank <frank@people.example>\nSubject: big\nMessage-ID: <once7@x>\n\n"
+	for _, tc := range []struct {
+		name    string
+		prepare bool
+	}{
+		{"read-ahead: Prepare, then the Handle of what it returned", true},
+		{"Handle alone", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx, in, _ := inBatch(t)
+			var parses atomic.Int64
+			in.onParse = func() { parses.Add(1) }
+			var fs []*mail.Fetched
+			for _, raw := range raws {
+				fs = append(fs, fetched(raw))
+			}
+			big := fetched(oversize)
+			big.Oversize, big.Size = true, 1<<30
+			fs = append(fs, big)
+
+			// As the watcher does: Prepare on a goroutine of its own,
+			// then each message's turn, in order, on this one.
+			turns := make([]func(context.Context) (mail.Filing, error), len(fs))
+			for i, f := range fs {
+				turns[i] = func(ctx context.Context) (mail.Filing, error) { return in.Handle(ctx, f) }
+			}
+			if tc.prepare {
+				done := make(chan struct{})
+				go func() {
+					defer close(done)
+					for i, f := range fs {
+						turns[i] = in.Prepare(ctx, f).Handle
+					}
+				}()
+				<-done
+			}
+			var got []string
+			for i, turn := range turns {
+				filing, err := turn(ctx)
+				if err != nil {
+					t.Fatalf("message %d: %v", i, err)
+				}
+				got = append(got, filing.Folder+" "+filing.Keyword)
+			}
+			if err := in.EndBatch(ctx); err != nil {
+				t.Fatal(err)
+			}
+			// Every message but the empty one is parsed: the oversize one
+			// for its header.
+			if n := parses.Load(); n != int64(len(fs)-1) {
+				t.Errorf("%d parses for %d messages to parse", n, len(fs)-1)
+			}
+			want := []string{
+				mail.FolderSubmissions + " $Pending", mail.FolderSubmissions + " $Pending", mail.FolderIgnored + " $Ignored",
+				mail.FolderIgnored + " $Duplicate", mail.FolderQuarantine + " $Quarantined", mail.FolderQuarantine + " $Quarantined",
+				mail.FolderQuarantine + " $Quarantined",
+			}
+			if !slices.Equal(got, want) {
+				t.Errorf("filed as\n%q\nwant\n%q", got, want)
+			}
+		})
 	}
 }
 

@@ -618,20 +618,38 @@ func TestFaultDovecotRestartMidFetch(t *testing.T) {
 	}
 }
 
-// pausingHandler is the daemon's Ingester (batches included) with a call
-// after each message it handles, so a test can break a server while the
-// watcher is in the middle of a FETCH.
+// pausingHandler is the daemon's Ingester (batches and read-ahead
+// included) with a call after each message it handles, so a test can
+// break a server while the watcher is in the middle of a FETCH.
 type pausingHandler struct {
 	*queue.Ingester
 	after func()
 }
 
 func (h *pausingHandler) Handle(ctx context.Context, f *modmail.Fetched) (modmail.Filing, error) {
-	filing, err := h.Ingester.Handle(ctx, f)
+	return h.then(h.Ingester.Handle(ctx, f))
+}
+
+// Prepare wraps what the Ingester prepares: the watcher hands a prepared
+// message to that, not to Handle.
+func (h *pausingHandler) Prepare(ctx context.Context, f *modmail.Fetched) modmail.Prepared {
+	return pausingPrepared{h, h.Ingester.Prepare(ctx, f)}
+}
+
+func (h *pausingHandler) then(filing modmail.Filing, err error) (modmail.Filing, error) {
 	if err == nil {
 		h.after()
 	}
 	return filing, err
+}
+
+type pausingPrepared struct {
+	h *pausingHandler
+	p modmail.Prepared
+}
+
+func (p pausingPrepared) Handle(ctx context.Context) (modmail.Filing, error) {
+	return p.h.then(p.p.Handle(ctx))
 }
 
 // delayRe finds the delay before the next login attempt in a log line.
