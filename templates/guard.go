@@ -98,4 +98,4 @@ func Defang(s string) string {
 
 func isDot(r rune) bool { return r == '.' || r == '．' || r == '。' || r == '｡' }
 
-func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_' }
+func isAlnum(r rune) bool { return unicode.IsLetter(r) || unicode.IsNumber(r) || r == '-' || r == '_' }
