@@ -64,6 +64,12 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	// NORMAL is durable in WAL mode against process crashes; only a
 	// power loss can lose the last commits, never corrupt the file.
 	q.Add("_pragma", "synchronous(NORMAL)")
+	// Every inbound message is a savepoint of its batch's transaction,
+	// and a savepoint keeps the pages it changes in a sub-journal. In a
+	// temporary file those writes were an eighth of ingest's CPU time; in
+	// memory they cost a few MB at most, and nothing in them needs to
+	// survive a crash (the WAL does that).
+	q.Add("_pragma", "temp_store(MEMORY)")
 	// Checkpoints (which fsync the database) every 16 MB of WAL rather
 	// than every 4 MB: an inbox backlog is written in far fewer syncs.
 	q.Add("_pragma", "wal_autocheckpoint(4000)")

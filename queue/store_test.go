@@ -36,6 +36,11 @@ func TestOpenAppliesMigrationsAndPragmas(t *testing.T) {
 	if err := s.pool.Get(&timeout, `PRAGMA busy_timeout`); err != nil || timeout < 1000 {
 		t.Errorf("busy_timeout = %d, %v", timeout, err)
 	}
+	// Savepoints' sub-journals in memory, not in temporary files.
+	var temp int
+	if err := s.pool.Get(&temp, `PRAGMA temp_store`); err != nil || temp != 2 {
+		t.Errorf("temp_store = %d, %v; want 2 (memory)", temp, err)
+	}
 	s.Close()
 	st, err := os.Stat(path)
 	if err != nil {
