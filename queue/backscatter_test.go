@@ -243,22 +243,6 @@ func TestConfirmedSubscriptionProvesAddress(t *testing.T) {
 	}
 }
 
-// A row written without its key (by code or a migration that predates
-// the key columns) still answers a key lookup.
-func TestRowsWithoutKeyGetOne(t *testing.T) {
-	s := openTestStore(t)
-	s.pool.MustExec(`INSERT INTO recipients (email, token) VALUES ('Carol+News@People.Example', 'tok1')`)
-	s.pool.MustExec(`INSERT INTO blocked_senders (email, blocked_by, blocked_at) VALUES ('SPAM@people.example', 'a', CURRENT_TIMESTAMP)`)
-	var keys []string
-	s.pool.Select(&keys, `SELECT email_key FROM recipients UNION ALL SELECT email_key FROM blocked_senders`)
-	if strings.Join(keys, " ") != "carol@people.example spam@people.example" {
-		t.Errorf("keys %q", keys)
-	}
-	if by, err := s.blockedBy(context.Background(), "spam+x@PEOPLE.example"); err != nil || by != "a" {
-		t.Errorf("blockedBy = %q, %v", by, err)
-	}
-}
-
 // Migration 00015 gives rows from before it their keys, and proves the
 // addresses that had confirmed a subscription.
 func TestMigrationBackfillsAddressKeys(t *testing.T) {

@@ -78,9 +78,9 @@ func TestUnsubscribeStore(t *testing.T) {
 		t.Fatal(err)
 	}
 	db := st.DB()
-	db.MustExec(`INSERT INTO recipients (email, token) VALUES ('carol@people.example', 'tokcarol')`)
-	db.MustExec(`INSERT INTO subscriptions (email, post_slug, scope, state, confirm_token, created_at)
-		VALUES ('carol@people.example', 'p', 'all', 'active', 'conf1', CURRENT_TIMESTAMP)`)
+	db.MustExec(`INSERT INTO recipients (email, email_key, token) VALUES ('carol@people.example', 'carol@people.example', 'tokcarol')`)
+	db.MustExec(`INSERT INTO subscriptions (email, email_key, post_slug, scope, state, confirm_token, created_at)
+		VALUES ('carol@people.example', 'carol@people.example', 'p', 'all', 'active', 'conf1', CURRENT_TIMESTAMP)`)
 	f := newFixture(t, Options{})
 	f.srv = &Server{Comments: st, Subscriptions: st, Templates: f.srv.Templates, Site: f.srv.Site, Logger: discardLogger(),
 		Stats: f.srv.Stats}

@@ -63,65 +63,7 @@ CREATE TABLE notices_withheld (
 );
 CREATE INDEX notices_withheld_created ON notices_withheld (created_at);
 
--- A row written without its key (by code that predates it) gets the SQL
--- approximation, so no row is ever invisible to a key lookup.
--- +goose StatementBegin
-CREATE TRIGGER outbox_rcpt_key_fill AFTER INSERT ON outbox WHEN NEW.rcpt_key = ''
-BEGIN
-    UPDATE outbox SET rcpt_key = CASE
-        WHEN instr(NEW.rcpt_to, '+') > 1 AND instr(NEW.rcpt_to, '+') < instr(NEW.rcpt_to, '@')
-        THEN lower(trim(substr(NEW.rcpt_to, 1, instr(NEW.rcpt_to, '+') - 1) || substr(NEW.rcpt_to, instr(NEW.rcpt_to, '@'))))
-        ELSE lower(trim(NEW.rcpt_to)) END
-    WHERE id = NEW.id;
-END;
--- +goose StatementEnd
--- +goose StatementBegin
-CREATE TRIGGER submissions_author_key_fill AFTER INSERT ON submissions WHEN NEW.author_key = ''
-BEGIN
-    UPDATE submissions SET author_key = CASE
-        WHEN instr(NEW.author_email, '+') > 1 AND instr(NEW.author_email, '+') < instr(NEW.author_email, '@')
-        THEN lower(trim(substr(NEW.author_email, 1, instr(NEW.author_email, '+') - 1) || substr(NEW.author_email, instr(NEW.author_email, '@'))))
-        ELSE lower(trim(NEW.author_email)) END
-    WHERE id = NEW.id;
-END;
--- +goose StatementEnd
--- +goose StatementBegin
-CREATE TRIGGER blocked_senders_email_key_fill AFTER INSERT ON blocked_senders WHEN NEW.email_key = ''
-BEGIN
-    UPDATE blocked_senders SET email_key = CASE
-        WHEN instr(NEW.email, '+') > 1 AND instr(NEW.email, '+') < instr(NEW.email, '@')
-        THEN lower(trim(substr(NEW.email, 1, instr(NEW.email, '+') - 1) || substr(NEW.email, instr(NEW.email, '@'))))
-        ELSE lower(trim(NEW.email)) END
-    WHERE email = NEW.email;
-END;
--- +goose StatementEnd
--- +goose StatementBegin
-CREATE TRIGGER recipients_email_key_fill AFTER INSERT ON recipients WHEN NEW.email_key = ''
-BEGIN
-    UPDATE recipients SET email_key = CASE
-        WHEN instr(NEW.email, '+') > 1 AND instr(NEW.email, '+') < instr(NEW.email, '@')
-        THEN lower(trim(substr(NEW.email, 1, instr(NEW.email, '+') - 1) || substr(NEW.email, instr(NEW.email, '@'))))
-        ELSE lower(trim(NEW.email)) END
-    WHERE email = NEW.email;
-END;
--- +goose StatementEnd
--- +goose StatementBegin
-CREATE TRIGGER subscriptions_email_key_fill AFTER INSERT ON subscriptions WHEN NEW.email_key = ''
-BEGIN
-    UPDATE subscriptions SET email_key = CASE
-        WHEN instr(NEW.email, '+') > 1 AND instr(NEW.email, '+') < instr(NEW.email, '@')
-        THEN lower(trim(substr(NEW.email, 1, instr(NEW.email, '+') - 1) || substr(NEW.email, instr(NEW.email, '@'))))
-        ELSE lower(trim(NEW.email)) END
-    WHERE id = NEW.id;
-END;
--- +goose StatementEnd
-
 -- +goose Down
-DROP TRIGGER outbox_rcpt_key_fill;
-DROP TRIGGER submissions_author_key_fill;
-DROP TRIGGER blocked_senders_email_key_fill;
-DROP TRIGGER recipients_email_key_fill;
-DROP TRIGGER subscriptions_email_key_fill;
 DROP INDEX notices_withheld_created;
 DROP TABLE notices_withheld;
 DROP INDEX subscriptions_key;
