@@ -219,8 +219,8 @@ func (w *walker) header(h textproto.Header) {
 			m.Date = d
 		}
 	}
-	m.InReplyTo = parseMsgIDs(first("In-Reply-To"))
-	m.References = parseMsgIDs(first("References"))
+	m.InReplyTo = newest(parseMsgIDs(first("In-Reply-To")), maxThreadIDs)
+	m.References = newest(parseMsgIDs(first("References")), maxThreadIDs)
 
 	for _, cs := range w.dec.unknown {
 		w.warnf("header: unknown charset %q, bytes kept undecoded", clip(cs, 40))
@@ -298,4 +298,18 @@ func hasHighBytes(s string) bool {
 		}
 	}
 	return false
+}
+
+// maxThreadIDs bounds the message IDs kept of In-Reply-To and References.
+// Each may be looked up in the store (which notice a reply answers), and
+// a sender chooses how many they write: a thread's newest IDs, at the
+// end, are the ones that name what the mail answers.
+const maxThreadIDs = 32
+
+// newest returns the last n of ids.
+func newest(ids []string, n int) []string {
+	if len(ids) > n {
+		return ids[len(ids)-n:]
+	}
+	return ids
 }

@@ -522,3 +522,24 @@ func TestParseCountsAuthors(t *testing.T) {
 		}
 	}
 }
+
+// A sender chooses how many message IDs In-Reply-To and References
+// hold, and each may cost a look-up: only the newest are kept.
+func TestThreadIDsBounded(t *testing.T) {
+	var refs []string
+	for i := 0; i < 10000; i++ {
+		refs = append(refs, fmt.Sprintf("<r%d@x.example>", i))
+	}
+	raw := "From: a@x.example\r\nTo: moderator@forum.example\r\nSubject: hi\r\n" +
+		"In-Reply-To: " + strings.Join(refs[:100], " ") + "\r\nReferences: " + strings.Join(refs, " ") + "\r\n\r\nhello\r\n"
+	m, err := Parse(strings.NewReader(raw), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.References) != maxThreadIDs || m.References[maxThreadIDs-1] != "r9999@x.example" {
+		t.Errorf("References: %d kept, last %q; want the newest %d", len(m.References), m.References[len(m.References)-1], maxThreadIDs)
+	}
+	if len(m.InReplyTo) != maxThreadIDs {
+		t.Errorf("In-Reply-To: %d kept, want %d", len(m.InReplyTo), maxThreadIDs)
+	}
+}
