@@ -75,19 +75,8 @@ func (d *Digester) escalateToAdmins(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("render escalation: %w", err)
 		}
-		for _, admin := range e.Admins {
-			msgID := mail.NewMessageID("escalation", d.Site.domain())
-			out := &mail.Outgoing{
-				From: d.Site.moderation(d.Site.Address), To: []mail.Address{{Addr: admin}},
-				Subject: r.Subject, MessageID: msgID, Date: now, Text: r.Text,
-			}
-			raw, err := out.Bytes()
-			if err != nil {
-				return fmt.Errorf("compose escalation: %w", err)
-			}
-			if err := d.Store.enqueue(ctx, tx, outMessage{Kind: "escalation", MessageID: msgID, From: d.Site.Address, To: admin, Raw: raw}); err != nil {
-				return err
-			}
+		if err := d.mailAdmins(ctx, tx, "escalation", e.Admins, r.Subject, r.Text, now); err != nil {
+			return err
 		}
 		for _, r := range rows {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO escalations (submission_id, mailed_at) VALUES (?, ?)`, r.ID, now); err != nil {
@@ -97,4 +86,24 @@ func (d *Digester) escalateToAdmins(ctx context.Context) error {
 		d.logger().Warn("pending comments escalated to the admins", "count", len(rows))
 		return nil
 	})
+}
+
+// mailAdmins writes one plain-text mail of kind to each admin into the
+// outbox, in tx, from the site's moderation address.
+func (d *Digester) mailAdmins(ctx context.Context, tx *sqlx.Tx, kind string, admins []string, subject, text string, now time.Time) error {
+	for _, admin := range admins {
+		msgID := mail.NewMessageID(kind, d.Site.domain())
+		out := &mail.Outgoing{
+			From: d.Site.moderation(d.Site.Address), To: []mail.Address{{Addr: admin}},
+			Subject: subject, MessageID: msgID, Date: now, Text: text,
+		}
+		raw, err := out.Bytes()
+		if err != nil {
+			return fmt.Errorf("compose %s: %w", kind, err)
+		}
+		if err := d.Store.enqueue(ctx, tx, outMessage{Kind: kind, MessageID: msgID, From: d.Site.Address, To: admin, Raw: raw}); err != nil {
+			return err
+		}
+	}
+	return nil
 }

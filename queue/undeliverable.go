@@ -9,7 +9,6 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"modbot/mail"
 	"modbot/templates"
 )
 
@@ -80,21 +79,7 @@ func (d *Digester) Undeliverable(ctx context.Context, tx *sqlx.Tx, f Failure) er
 	if err != nil {
 		return fmt.Errorf("render refused digest notice: %w", err)
 	}
-	for _, admin := range admins {
-		msgID := mail.NewMessageID("undeliverable", d.Site.domain())
-		out := &mail.Outgoing{
-			From: d.Site.moderation(d.Site.Address), To: []mail.Address{{Addr: admin}},
-			Subject: r.Subject, MessageID: msgID, Date: now, Text: r.Text,
-		}
-		raw, err := out.Bytes()
-		if err != nil {
-			return fmt.Errorf("compose refused digest notice: %w", err)
-		}
-		if err := d.Store.enqueue(ctx, tx, outMessage{Kind: "undeliverable", MessageID: msgID, From: d.Site.Address, To: admin, Raw: raw}); err != nil {
-			return err
-		}
-	}
-	return nil
+	return d.mailAdmins(ctx, tx, "undeliverable", admins, r.Subject, r.Text, now)
 }
 
 // refusedSize is the size of the smallest digest to moderator refused
