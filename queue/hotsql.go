@@ -9,7 +9,12 @@ const (
 	sqlPreviousOutcome = `SELECT folder, keyword FROM inbound
 		WHERE (mailbox = ? AND uid_validity = ? AND uid = ?) OR hash = ?
 		ORDER BY id LIMIT 1`
-	sqlSameMessageID = `SELECT id, from_addr, outcome FROM inbound WHERE message_id = ? ORDER BY id`
+	// A message seen before: the same Message-ID from the same sender
+	// (by address key), or a moderator reply already applied whatever
+	// its From says. Two statements, each on its own index, so that many
+	// messages sharing one Message-ID cost nothing more.
+	sqlSameMessageID  = `SELECT id FROM inbound WHERE message_id = ? AND from_key = ? ORDER BY id LIMIT 1`
+	sqlAppliedReplyID = `SELECT id FROM inbound WHERE message_id = ? AND outcome = 'reply' ORDER BY id LIMIT 1`
 	// The rate counts stop at the cap: a flood must not make each check
 	// slower than the last. They count by address key (mail.AddressKey):
 	// cArol@, CAROL@ and carol+x@ are one sender and one recipient.

@@ -16,7 +16,8 @@ func TestHotStatementsUseIndexes(t *testing.T) {
 		indexes   []string // each must be in the plan
 	}{
 		{"previous outcome", sqlPreviousOutcome, []string{"sqlite_autoindex_inbound_1", "inbound_hash"}},
-		{"same Message-ID", sqlSameMessageID, []string{"inbound_message_id"}},
+		{"same Message-ID", sqlSameMessageID, []string{"inbound_message_id_key"}},
+		{"applied reply", sqlAppliedReplyID, []string{"inbound_reply_message_id"}},
 		{"submission rate", sqlSubmissionRate, []string{"submissions_author_key"}},
 		{"notice rate", sqlNoticeRate, []string{"outbox_rcpt_key"}},
 		{"notice total", sqlNoticeTotal, []string{"outbox_kind_created"}},

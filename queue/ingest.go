@@ -194,6 +194,7 @@ type inboundRow struct {
 	Hash        string    `db:"hash"`
 	Size        int64     `db:"size"`
 	FromAddr    string    `db:"from_addr"`
+	FromKey     string    `db:"from_key"`
 	Subject     string    `db:"subject"`
 	Kind        string    `db:"kind"`
 	Outcome     string    `db:"outcome"`
@@ -215,7 +216,7 @@ func (in *Ingester) inboundRow(f *mail.Fetched, hash string, m *mail.Message, ki
 		r.MessageID = m.MessageID
 		r.Subject = m.Subject
 		if m.From != nil {
-			r.FromAddr = m.From.Addr
+			r.FromAddr, r.FromKey = m.From.Addr, mail.AddressKey(m.From.Addr)
 		}
 	}
 	return r
@@ -254,25 +255,24 @@ func (s *Store) duplicateByMessageID(ctx context.Context, m *mail.Message) (int6
 	if m.From != nil {
 		from = m.From.Addr
 	}
-	rows, err := s.db.QueryxContext(ctx, sqlSameMessageID, m.MessageID)
-	if err != nil {
-		return 0, false, fmt.Errorf("look up message-id: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var (
-			id            int64
-			addr, outcome string
-		)
-		if err := rows.Scan(&id, &addr, &outcome); err != nil {
-			return 0, false, fmt.Errorf("look up message-id: %w", err)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{sqlAppliedReplyID, []any{m.MessageID}},
+		{sqlSameMessageID, []any{m.MessageID, mail.AddressKey(from)}},
+	} {
+		if q.sql == sqlSameMessageID && from == "" {
+			continue
 		}
-		if outcome == OutcomeReply || mail.SameAddress(addr, from) {
+		var id int64
+		err := s.db.GetContext(ctx, &id, q.sql, q.args...)
+		if err == nil {
 			return id, true, nil
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return 0, false, fmt.Errorf("look up message-id: %w", err)
+		if !errors.Is(err, sql.ErrNoRows) {
+			return 0, false, fmt.Errorf("look up message-id: %w", err)
+		}
 	}
 	return 0, false, nil
 }
@@ -301,8 +301,8 @@ func (in *Ingester) record(ctx context.Context, row *inboundRow, then func(tx *s
 	}
 	err := in.st().tx(ctx, func(tx *sqlx.Tx) error {
 		res, err := tx.NamedExecContext(ctx, `INSERT INTO inbound
-			(mailbox, uid_validity, uid, message_id, hash, size, from_addr, subject, kind, outcome, reason, folder, keyword, received_at)
-			VALUES (:mailbox, :uid_validity, :uid, :message_id, :hash, :size, :from_addr, :subject, :kind, :outcome, :reason, :folder, :keyword, :received_at)`, row)
+			(mailbox, uid_validity, uid, message_id, hash, size, from_addr, from_key, subject, kind, outcome, reason, folder, keyword, received_at)
+			VALUES (:mailbox, :uid_validity, :uid, :message_id, :hash, :size, :from_addr, :from_key, :subject, :kind, :outcome, :reason, :folder, :keyword, :received_at)`, row)
 		if err != nil {
 			return fmt.Errorf("record uid %d: %w", row.UID, err)
 		}

@@ -9,6 +9,18 @@ UPDATE outbox SET rcpt_key = CASE
     WHEN instr(rcpt_to, '+') > 1 AND instr(rcpt_to, '+') < instr(rcpt_to, '@')
     THEN lower(trim(substr(rcpt_to, 1, instr(rcpt_to, '+') - 1) || substr(rcpt_to, instr(rcpt_to, '@'))))
     ELSE lower(trim(rcpt_to)) END;
+-- The duplicate check by Message-ID: the same sender, or a moderator
+-- reply already applied, each found through an index however many
+-- messages reuse one Message-ID.
+ALTER TABLE inbound ADD COLUMN from_key TEXT NOT NULL DEFAULT '';
+UPDATE inbound SET from_key = CASE
+    WHEN instr(from_addr, '+') > 1 AND instr(from_addr, '+') < instr(from_addr, '@')
+    THEN lower(trim(substr(from_addr, 1, instr(from_addr, '+') - 1) || substr(from_addr, instr(from_addr, '@'))))
+    ELSE lower(trim(from_addr)) END;
+CREATE INDEX inbound_message_id_key ON inbound (message_id, from_key);
+CREATE INDEX inbound_reply_message_id ON inbound (message_id) WHERE outcome = 'reply';
+-- Which confirmation a reply "confirm" answers.
+CREATE INDEX subscriptions_confirm_message ON subscriptions (confirm_message_id) WHERE confirm_message_id <> '';
 -- The per-address notice rate, and the cap on all notices together.
 CREATE INDEX outbox_rcpt_key ON outbox (rcpt_key, kind, created_at);
 CREATE INDEX outbox_kind_created ON outbox (kind, created_at);
@@ -64,6 +76,10 @@ CREATE TABLE notices_withheld (
 CREATE INDEX notices_withheld_created ON notices_withheld (created_at);
 
 -- +goose Down
+DROP INDEX subscriptions_confirm_message;
+DROP INDEX inbound_reply_message_id;
+DROP INDEX inbound_message_id_key;
+ALTER TABLE inbound DROP COLUMN from_key;
 DROP INDEX notices_withheld_created;
 DROP TABLE notices_withheld;
 DROP INDEX subscriptions_key;
