@@ -16,6 +16,7 @@ import (
 	"modernc.org/sqlite"
 
 	"modbot/internal/stmtcache"
+	"modbot/mail"
 )
 
 //go:embed migrations/*.sql
@@ -158,10 +159,69 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
+	applied, err := p.Up(ctx)
+	if err != nil {
 		return fmt.Errorf("apply migrations: %w", err)
 	}
+	for _, r := range applied {
+		if r.Source != nil && r.Source.Version == addressKeysVersion {
+			return rekeyAddresses(ctx, db)
+		}
+	}
 	return nil
+}
+
+// addressKeysVersion is the migration that added the address-key columns.
+const addressKeysVersion = 15
+
+// rekeyAddresses gives the rows written before the address-key columns
+// the key mail.AddressKey gives them. The migration's SQL can only
+// lower-case ASCII and cut a "+tag"; a block, bounce mark or unsubscribe
+// of c.arol@gmail.com or of an address with a trailing dot would
+// otherwise no longer be found by its key. It runs once, right after
+// that migration, and writes only the rows whose key changes.
+func rekeyAddresses(ctx context.Context, db *sql.DB) error {
+	tables := []struct{ table, id, addr, key string }{
+		{"recipients", "email", "email", "email_key"},
+		{"blocked_senders", "email", "email", "email_key"},
+		{"subscriptions", "id", "email", "email_key"},
+		{"submissions", "id", "author_email", "author_key"},
+		{"outbox", "id", "rcpt_to", "rcpt_key"},
+		{"inbound", "id", "from_addr", "from_key"},
+	}
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("rekey addresses: %w", err)
+	}
+	defer tx.Rollback()
+	for _, t := range tables {
+		type change struct{ id, key string }
+		var changes []change
+		rows, err := tx.QueryContext(ctx, "SELECT "+t.id+", "+t.addr+", "+t.key+" FROM "+t.table)
+		if err != nil {
+			return fmt.Errorf("rekey %s: %w", t.table, err)
+		}
+		for rows.Next() {
+			var id, addr, key string
+			if err := rows.Scan(&id, &addr, &key); err != nil {
+				rows.Close()
+				return fmt.Errorf("rekey %s: %w", t.table, err)
+			}
+			if k := mail.AddressKey(addr); k != key {
+				changes = append(changes, change{id, k})
+			}
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("rekey %s: %w", t.table, err)
+		}
+		for _, c := range changes {
+			if _, err := tx.ExecContext(ctx, "UPDATE "+t.table+" SET "+t.key+" = ? WHERE "+t.id+" = ?", c.key, c.id); err != nil {
+				return fmt.Errorf("rekey %s: %w", t.table, err)
+			}
+		}
+	}
+	return tx.Commit()
 }
 
 // Close closes the database.
