@@ -58,7 +58,16 @@ func AuthPass(m *Message, authservID string) (bool, string) {
 	if fromDomain == "" {
 		return false, "the From address has no domain"
 	}
-	var seen []string
+	// The receiving server writes its field above what the message
+	// already had: only the topmost field of the trusted id is its own,
+	// and a sender can write more below it. A fail in any of them still
+	// refuses, as it does without a trusted id.
+	var (
+		seen   []string
+		more   int
+		passed bool
+		first  = true
+	)
 	for _, v := range m.Header["Authentication-Results"] {
 		id, results := readAuthResults(v)
 		if !strings.EqualFold(id, authservID) {
@@ -70,23 +79,44 @@ func AuthPass(m *Message, authservID string) (bool, string) {
 			default:
 				continue
 			}
-			seen = append(seen, r.String())
+			if r.value == authres.ResultFail {
+				return false, fmt.Sprintf("Authentication-Results from %s: %s", authservID, r)
+			}
+			if !first {
+				continue
+			}
+			if len(seen) < maxResultsShown {
+				seen = append(seen, r.String())
+			} else {
+				more++
+			}
 			if r.value != authres.ResultPass {
 				continue
 			}
 			switch {
 			case r.method == "dkim" && dkimAligned(normDomain(r.domain), fromDomain):
-				return true, ""
+				passed = true
 			case r.method == "dmarc" && normDomain(r.domain) == fromDomain:
-				return true, ""
+				passed = true
 			}
 		}
+		first = false
+	}
+	if passed {
+		return true, ""
 	}
 	if len(seen) == 0 {
 		return false, fmt.Sprintf("no Authentication-Results from %s says dkim or dmarc passed for %s", authservID, fromDomain)
 	}
+	if more > 0 {
+		seen = append(seen, fmt.Sprintf("and %d more", more))
+	}
 	return false, fmt.Sprintf("Authentication-Results from %s vouch for no sender of %s (%s)", authservID, fromDomain, strings.Join(seen, ", "))
 }
+
+// maxResultsShown bounds the results a refusal quotes: a sender can write
+// any number.
+const maxResultsShown = 5
 
 // authResult is one method's result in an Authentication-Results field.
 type authResult struct {

@@ -66,6 +66,17 @@ func TestAuthPass(t *testing.T) {
 		{"spf pass alone", "alice@mods.example", []string{"mx.forum.example; spf=pass smtp.mailfrom=mods.example"}, false},
 		{"pass from an untrusted server", "alice@mods.example", []string{"evil.example; dkim=pass header.d=mods.example; dmarc=pass header.from=mods.example"}, false},
 		{"trusted name inside another's field", "alice@mods.example", []string{"evil.example; x=mx.forum.example; dkim=pass header.d=mods.example"}, false},
+		// A sender can write fields with the trusted id below the one
+		// the receiving server adds on top.
+		{"forged pass below the server's fail", "alice@mods.example", []string{
+			"mx.forum.example; dkim=fail header.d=mods.example; dmarc=fail header.from=mods.example",
+			"mx.forum.example; dkim=pass header.d=mods.example"}, false},
+		{"forged pass below the server's none", "alice@mods.example", []string{
+			"mx.forum.example; dkim=none; dmarc=none header.from=mods.example",
+			"mx.forum.example; dkim=pass header.d=mods.example"}, false},
+		{"server's pass above other fields", "alice@mods.example", []string{
+			"mx.forum.example; dkim=pass header.d=mods.example",
+			"mx.forum.example; dkim=none"}, true},
 		{"no field", "alice@mods.example", nil, false},
 	}
 	for _, tt := range tests {
