@@ -69,6 +69,7 @@ type noticeTo struct {
 	CommentID    *int64 // a reply to the notice joins this comment's thread
 	InReplyTo    string // the commenter's message the notice answers
 	NotBefore    time.Time
+	Queued       *string // when set, gets the Message-ID written ("" when withheld)
 }
 
 // enqueueNotice renders a notice to a commenter or reader and writes it
@@ -130,8 +131,14 @@ func (in *Ingester) enqueueNotice(ctx context.Context, tx *sqlx.Tx, n *templates
 	if err != nil {
 		return fmt.Errorf("compose %s notice: %w", n.Kind, err)
 	}
-	return in.st().enqueue(ctx, tx, outMessage{Kind: "notice", MessageID: msgID, From: in.Site.Address, To: to.Addr,
-		Raw: raw, NotBefore: to.NotBefore, SubmissionID: to.SubmissionID, Notice: n.Kind, CommentID: to.CommentID})
+	if err := in.st().enqueue(ctx, tx, outMessage{Kind: "notice", MessageID: msgID, From: in.Site.Address, To: to.Addr,
+		Raw: raw, NotBefore: to.NotBefore, SubmissionID: to.SubmissionID, Notice: n.Kind, CommentID: to.CommentID}); err != nil {
+		return err
+	}
+	if to.Queued != nil {
+		*to.Queued = msgID
+	}
+	return nil
 }
 
 // asciiOnly keeps the printable ASCII of s: List-Id's phrase must be

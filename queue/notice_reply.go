@@ -30,14 +30,28 @@ type sentNotice struct {
 	CommentID    *int64 `db:"comment_id"`
 }
 
-// answeredNotice returns the notice m answers (In-Reply-To first, then
-// References, newest first), or nil.
-func (s *Store) answeredNotice(ctx context.Context, q sqlx.QueryerContext, m *mail.Message) (*sentNotice, error) {
-	ids := append([]string{}, m.InReplyTo...)
-	for i := len(m.References) - 1; i >= 0; i-- {
-		ids = append(ids, m.References[i])
+// answeredIDs are the message IDs m answers that modbot could have
+// written, In-Reply-To first, then References newest first: the ones
+// worth a look-up in the store.
+func answeredIDs(m *mail.Message) []string {
+	var ids []string
+	add := func(id string) {
+		if mail.IsOwnMessageID(id, "") {
+			ids = append(ids, id)
+		}
 	}
-	for _, id := range ids {
+	for _, id := range m.InReplyTo {
+		add(id)
+	}
+	for i := len(m.References) - 1; i >= 0; i-- {
+		add(m.References[i])
+	}
+	return ids
+}
+
+// answeredNotice returns the notice m answers, or nil.
+func (s *Store) answeredNotice(ctx context.Context, q sqlx.QueryerContext, m *mail.Message) (*sentNotice, error) {
+	for _, id := range answeredIDs(m) {
 		var n sentNotice
 		err := sqlx.GetContext(ctx, q, &n, `SELECT message_id, notice, rcpt_to, submission_id, comment_id FROM outbox
 			WHERE message_id = ? AND kind = 'notice'`, id)
@@ -97,7 +111,8 @@ func (in *Ingester) replyToNotice(ctx context.Context, row *inboundRow, m *mail.
 				return err
 			})
 		}
-	case (word == "subscribe") && n != nil:
+	case word == "subscribe" && n != nil && mail.SameAddress(n.Rcpt, m.From.Addr):
+		// Like unsubscribing: only the address the notice went to.
 		slug, err := in.st().noticePost(ctx, n)
 		if err != nil {
 			return mail.Filing{}, err
@@ -311,23 +326,23 @@ func (in *Ingester) subscribe(ctx context.Context, tx *sqlx.Tx, email, slug, sco
 	if post != nil {
 		n.PostTitle, n.PostURL = post.Title, post.URL
 	}
-	if err := in.enqueueNotice(ctx, tx, n, noticeTo{Addr: email, PostSlug: slug, InReplyTo: inReplyTo}); err != nil {
+	var queued string
+	if err := in.enqueueNotice(ctx, tx, n, noticeTo{Addr: email, PostSlug: slug, InReplyTo: inReplyTo, Queued: &queued}); err != nil {
 		return err
 	}
-	// The confirmation's Message-ID lets a reply "confirm" find it.
-	_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET confirm_message_id = (
-		SELECT message_id FROM outbox WHERE rcpt_to = ? AND notice = 'subscribe' ORDER BY id DESC LIMIT 1)
-		WHERE confirm_token = ?`, email, token)
+	// The confirmation's Message-ID lets a reply "confirm" find it; a
+	// confirmation withheld by a cap has none.
+	_, err = tx.ExecContext(ctx, `UPDATE subscriptions SET confirm_message_id = ? WHERE confirm_token = ?`, queued, token)
 	return err
 }
 
 // subscriptionByConfirmMessage finds the pending subscription whose
 // confirmation m answers.
 func (s *Store) subscriptionByConfirmMessage(ctx context.Context, m *mail.Message) (*Subscription, error) {
-	for _, id := range append(append([]string{}, m.InReplyTo...), m.References...) {
+	for _, id := range answeredIDs(m) {
 		var sub Subscription
 		err := s.db.GetContext(ctx, &sub, `SELECT id, email, post_slug, scope, state FROM subscriptions
-			WHERE confirm_message_id = ? AND confirm_message_id <> ''`, id)
+			WHERE confirm_message_id = ? AND confirm_message_id <> '' AND state = 'pending'`, id)
 		if err == nil {
 			return &sub, nil
 		}

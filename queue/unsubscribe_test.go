@@ -149,3 +149,24 @@ func confirmToken(t *testing.T, conf *mail.Message) string {
 	}
 	return strings.Fields(conf.Text[i+len(p):])[0]
 }
+
+// A forged "subscribe all" answering the attacker's own notice, From
+// Dave: his active subscription is left as it was, and he gets no
+// confirmation request he never asked for.
+func TestOnlySubscriberChangesSubscription(t *testing.T) {
+	m := followingDave(t)
+	carols := m.notices("approved", "carol@people.example")[0]
+	confirms := len(m.notices("subscribe", dave))
+	if got := m.answer(carols, "Dave <dave@people.example>", "subscribe"); got.Outcome == OutcomeSubscription {
+		t.Errorf("a forged subscribe was taken: %+v", got)
+	}
+	if n := len(m.notices("subscribe", dave)); n != confirms {
+		t.Errorf("dave got %d confirmation requests he did not ask for", n-confirms)
+	}
+	if n := m.count(`SELECT COUNT(*) FROM subscriptions WHERE email_key = ? AND state = 'active'`, dave); n != 1 {
+		t.Errorf("dave's subscription is no longer active (%d active)", n)
+	}
+	if !daveHearsOfNext(m) {
+		t.Error("dave no longer hears of new comments")
+	}
+}
