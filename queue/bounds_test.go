@@ -9,6 +9,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"modbot/queue/precheck"
+	"modbot/templates"
 )
 
 // worstText is n bytes that grow the most when rendered: HTML escapes,
@@ -208,5 +209,24 @@ func TestPublishedNoticesAreBounded(t *testing.T) {
 		if !strings.Contains(n.Text, "[cut: ") && !strings.Contains(n.Text, "at most 200 characters") {
 			t.Errorf("%s notice to %s does not say it was cut:\n%.300s", tc.kind, tc.rcpt, n.Text)
 		}
+	}
+}
+
+// A hit past the cut of a long comment loses its highlight: its offsets
+// would otherwise mark the text of the note that replaces the rest.
+func TestCutItemUnmarksHitsPastTheCut(t *testing.T) {
+	it := templates.DigestItem{ID: 1042, Body: strings.Repeat("word ", 4000), Hits: []templates.Hit{
+		{Rule: 3, Start: 10, End: 14, Evidence: "word"},
+		{Rule: 3, Start: 19990, End: 19994, Evidence: "word"},
+	}}
+	boundItem(&it)
+	var marked []int
+	for _, h := range it.Hits {
+		if h.End > h.Start {
+			marked = append(marked, h.Start)
+		}
+	}
+	if len(it.Hits) != 2 || len(marked) != 1 || marked[0] != 10 {
+		t.Errorf("marked hits start at %v of %d hits, want only the one at 10 (the other is past the cut of %d bytes)", marked, len(it.Hits), DigestBodyMax)
 	}
 }

@@ -319,12 +319,10 @@ func (d *Digester) sendOne(ctx context.Context, moderator string) (sent, full bo
 		// Feedback left out for size waits for the next digest too.
 		heldBack := len(fbs) - len(view.Feedback)
 		more = view.More
-		subs = subs[:len(view.Items)]
-		fbs = fbs[:len(view.Feedback)]
 		if err := d.Store.enqueue(ctx, tx, outMessage{Kind: "digest", MessageID: msgID, From: d.Site.Address, To: moderator, Raw: raw}); err != nil {
 			return err
 		}
-		d.logger().Info("digest queued", "moderator", moderator, "items", len(subs), "feedback", len(fbs), "more", more, "message_id", msgID)
+		d.logger().Info("digest queued", "moderator", moderator, "items", len(view.Items), "feedback", len(view.Feedback), "more", more, "message_id", msgID)
 		sent = true
 		full = more > 0 || heldBack > 0
 		return nil
@@ -374,9 +372,22 @@ func (d *Digester) item(ctx context.Context, tx *sqlx.Tx, number int, s dueSubmi
 // boundItem cuts what a digest item shows of the commenter's texts, so
 // one submission cannot make a digest too big to deliver.
 func boundItem(item *templates.DigestItem) {
-	item.Body = cutForModerators(item.Body, DigestBodyMax, fmt.Sprintf("comment #%d", item.ID))
+	cutItemBody(item, DigestBodyMax)
 	item.AuthorName, item.AuthorEmail, item.PostSlug = cutLine(item.AuthorName), cutLine(item.AuthorEmail), cutLine(item.PostSlug)
 	item.Hits = boundHits(item.Hits)
+}
+
+// cutItemBody cuts an item's comment to max bytes, and takes the
+// highlight off the hits past the cut: their offsets would fall in the
+// note that replaces the rest.
+func cutItemBody(it *templates.DigestItem, max int) {
+	kept, _ := cutText(it.Body, max)
+	it.Body = cutForModerators(it.Body, max, fmt.Sprintf("comment #%d", it.ID))
+	for i := range it.Hits {
+		if it.Hits[i].End > len(kept) {
+			it.Hits[i].Start, it.Hits[i].End = 0, 0
+		}
+	}
 }
 
 // feedbackItem is a feedback message as a digest shows it, cut like a
@@ -511,7 +522,7 @@ func shrinkItem(view *templates.Digest, share float64) {
 	}
 	for i := range view.Items {
 		it := &view.Items[i]
-		it.Body = keep(it.Body, fmt.Sprintf("comment #%d", it.ID))
+		cutItemBody(it, max(1024, int(float64(len(it.Body))*share*0.8)))
 		if len(it.Hits) > 5 {
 			it.Hits = it.Hits[:5]
 		}
