@@ -72,7 +72,7 @@ func (in *Ingester) applyAdminReply(ctx context.Context, tx *sqlx.Tx, m *mail.Me
 		done := ""
 		switch c.Verb {
 		case mail.AdminBlock:
-			q, args = `INSERT INTO blocked_senders (email, email_key, blocked_by, blocked_at) VALUES (?, ?, ?, ?) ON CONFLICT (email) DO NOTHING`, []any{c.Addr, mail.AddressKey(c.Addr), admin, now}
+			q, args = `INSERT INTO blocked_senders (email, email_key, blocked_by, blocked_at) VALUES (?, ?, ?, ?) ON CONFLICT (email) DO UPDATE SET email_key = excluded.email_key`, []any{c.Addr, mail.AddressKey(c.Addr), admin, now}
 			done = "blocked " + c.Addr + ": their comments are filed as rejected, without notice"
 		case mail.AdminUnblock:
 			q, args = `DELETE FROM blocked_senders WHERE email_key = ?`, []any{mail.AddressKey(c.Addr)}

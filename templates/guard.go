@@ -40,11 +40,22 @@ func (n *Notice) Guard() {
 // excerpt is the start of s, at most n runes, cut at a space where one
 // is near, with " […]" when something was left out.
 func excerpt(s string, n int) string {
-	s = strings.TrimSpace(strings.ReplaceAll(s, "\r\n", "\n"))
-	if utf8.RuneCountInString(s) <= n {
-		return s
+	s = strings.TrimSpace(s)
+	// Only the first n+1 runes are looked at: the text may be megabytes.
+	end, runes := 0, 0
+	for end < len(s) && runes <= n {
+		_, size := utf8.DecodeRuneInString(s[end:])
+		end += size
+		runes++
 	}
-	r := []rune(s)[:n]
+	head := strings.ReplaceAll(s[:end], "\r\n", "\n")
+	if end == len(s) && runes <= n {
+		return head
+	}
+	r := []rune(head)
+	if len(r) > n {
+		r = r[:n]
+	}
 	cut := len(r)
 	for i := len(r) - 1; i > n*3/4; i-- {
 		if unicode.IsSpace(r[i]) {

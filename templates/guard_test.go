@@ -92,3 +92,22 @@ func FuzzDefang(f *testing.F) {
 		}
 	})
 }
+
+func TestExcerpt(t *testing.T) {
+	for _, tt := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"  short  ", 10, "short"},
+		{"ten runes!", 10, "ten runes!"},
+		{"eleven runes", 11, "eleven runes"[:11] + " […]"},
+		{"Шшш шшш шшш", 7, "Шшш шшш […]"},
+		{"a\r\nb", 5, "a\nb"},
+		{strings.Repeat("word ", 1<<20), 12, "word word wo […]"},
+	} {
+		if got := excerpt(tt.in, tt.n); got != tt.want {
+			t.Errorf("excerpt(%.20q, %d) = %q, want %q", tt.in, tt.n, got, tt.want)
+		}
+	}
+}
