@@ -19,6 +19,9 @@ UPDATE inbound SET from_key = CASE
     ELSE lower(trim(from_addr)) END;
 CREATE INDEX inbound_message_id_key ON inbound (message_id, from_key);
 CREATE INDEX inbound_reply_message_id ON inbound (message_id) WHERE outcome = 'reply';
+-- What these replace: no statement looks up by the written address any more.
+DROP INDEX inbound_message_id;
+DROP INDEX submissions_author;
 -- Which confirmation a reply "confirm" answers.
 CREATE INDEX subscriptions_confirm_message ON subscriptions (confirm_message_id) WHERE confirm_message_id <> '';
 -- The per-address notice rate, and the cap on all notices together.
@@ -76,6 +79,8 @@ CREATE TABLE notices_withheld (
 CREATE INDEX notices_withheld_created ON notices_withheld (created_at);
 
 -- +goose Down
+CREATE INDEX submissions_author ON submissions (author_email, created_at);
+CREATE INDEX inbound_message_id ON inbound (message_id, from_addr);
 DROP INDEX subscriptions_confirm_message;
 DROP INDEX inbound_reply_message_id;
 DROP INDEX inbound_message_id_key;
