@@ -52,15 +52,7 @@ func (s *Store) Unsubscribe(ctx context.Context, token string) (string, error) {
 			}
 			return fmt.Errorf("unsubscribe: %w", err)
 		}
-		now := s.now()
-		if _, err := tx.ExecContext(ctx, `UPDATE recipients SET unsubscribed_at = COALESCE(unsubscribed_at, ?) WHERE email_key = ?`, now, mail.AddressKey(email)); err != nil {
-			return fmt.Errorf("unsubscribe: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE subscriptions SET state = 'unsubscribed', unsubscribed_at = ?
-			WHERE email_key = ? AND state <> 'unsubscribed'`, now, mail.AddressKey(email)); err != nil {
-			return fmt.Errorf("unsubscribe: %w", err)
-		}
-		return nil
+		return s.unsubscribeAddress(ctx, tx, email)
 	})
 	return email, err
 }
