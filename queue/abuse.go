@@ -31,6 +31,11 @@ type Limits struct {
 // RuleRateLimit is the pseudo-rule of a submission held by the rate limit.
 const RuleRateLimit = 0
 
+// rateLimitTitle is the title of the rate limit's hit: with RuleRateLimit
+// it tells that hit from the rule engine's own (precheck.RuleEngine is 0
+// too).
+const rateLimitTitle = "Submission rate limit"
+
 // markBounced records that mail to the addresses bounced.
 func (s *Store) markBounced(ctx context.Context, tx *sqlx.Tx, addrs []string, reason string) error {
 	for _, a := range addrs {
@@ -151,7 +156,7 @@ func (in *Ingester) overRate(ctx context.Context, addr string) (*precheck.Hit, e
 	if n < in.Limits.SubmissionsPerHour {
 		return nil, nil
 	}
-	return &precheck.Hit{Rule: RuleRateLimit, Title: "Submission rate limit", Severity: precheck.Hold,
+	return &precheck.Hit{Rule: RuleRateLimit, Title: rateLimitTitle, Severity: precheck.Hold,
 		Evidence: addr, Explanation: fmt.Sprintf("%d or more submissions from this address in the last hour; held for a moderator", n)}, nil
 }
 

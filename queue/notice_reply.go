@@ -290,7 +290,10 @@ func (in *Ingester) revise(ctx context.Context, row *inboundRow, m *mail.Message
 		if err := insertVersion(ctx, tx, id, version, own, hash, inboundID, now); err != nil {
 			return err
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM precheck_hits WHERE submission_id = ?`, id); err != nil {
+		// The new text gets the rules' hits of its own; why the comment
+		// was held (the rate limit) still holds.
+		if _, err := tx.ExecContext(ctx, `DELETE FROM precheck_hits WHERE submission_id = ? AND NOT (rule = ? AND title = ?)`,
+			id, RuleRateLimit, rateLimitTitle); err != nil {
 			return err
 		}
 		if err := insertHits(ctx, tx, id, hits); err != nil {

@@ -389,3 +389,22 @@ func TestHeldCommentRevisedIsListedAgain(t *testing.T) {
 		t.Errorf("published %q", p)
 	}
 }
+
+// A revision replaces the rules' hits, not why the comment was held: a
+// comment held by the submission rate stays held for that reason.
+func TestRevisionKeepsTheRateLimitHold(t *testing.T) {
+	m := newModeration(t)
+	m.in.Limits.SubmissionsPerHour = 1
+	m.submit("Carol <carol@people.example>", "First.")
+	m.submit("Carol <carol@people.example>", "Second.")
+	if st := m.state(1002); st != "held" {
+		t.Fatalf("#1002 is %s, want held by the rate limit", st)
+	}
+	r := reviseAddress(t, m.notices("received", "carol@people.example")[1])
+	if got := m.writeTo("Carol <carol@people.example>", r, "Second, corrected."); got.Outcome != OutcomeRevised {
+		t.Fatalf("revision: %+v", got)
+	}
+	if n := m.count(`SELECT COUNT(*) FROM precheck_hits WHERE submission_id = 1002 AND rule = ? AND title = ?`, RuleRateLimit, rateLimitTitle); n != 1 {
+		t.Errorf("the held comment's rate-limit hit is gone after the revision (%d left)", n)
+	}
+}
